@@ -1,0 +1,86 @@
+#include "parallel.hpp"
+
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "tapegrad/threads.hpp"
+#include "tapegrad/error.hpp"
+
+namespace tapegrad {
+namespace {
+
+struct ThreadSetting {
+  std::mutex mutex;
+  int threads = 0;  // 0: not set yet
+  std::unique_ptr<tbb::global_control> control;
+};
+
+ThreadSetting& setting() {
+  static ThreadSetting s;
+  return s;
+}
+
+int from_environment() {
+  if (const char* text = std::getenv("TAPEGRAD_NUM_THREADS")) {
+    int n = std::atoi(text);
+    if (n > 0) return n;
+  }
+  return tbb::info::default_concurrency();
+}
+
+}  // namespace
+
+void set_num_threads(int n, std::source_location at) {
+  if (n < 1) {
+    throw ValueError("set_num_threads", "the thread count must be at least 1", std::to_string(n), at);
+  }
+  auto& s = setting();
+  std::lock_guard lock(s.mutex);
+  s.threads = n;
+  s.control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(n));
+}
+
+int get_num_threads() { return parallel::num_threads(); }
+
+namespace parallel {
+
+int num_threads() {
+  auto& s = setting();
+  std::lock_guard lock(s.mutex);
+  if (s.threads == 0) {
+    s.threads = from_environment();
+    s.control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                      static_cast<std::size_t>(s.threads));
+  }
+  return s.threads;
+}
+
+void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& body,
+                std::int64_t cost_per_item) {
+  if (n <= 0) return;
+  grain = std::max<std::int64_t>(grain, 1);
+  const std::int64_t chunks = (n + grain - 1) / grain;
+  if (chunks == 1 || n * cost_per_item < serial_threshold || num_threads() == 1) {
+    for (std::int64_t c = 0; c < chunks; ++c) body(c * grain, std::min(n, (c + 1) * grain));
+    return;
+  }
+  // simple_partitioner with grainsize 1 over chunk indices: chunk boundaries stay fixed.
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, chunks, 1),
+      [&](const tbb::blocked_range<std::int64_t>& r) {
+        for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c * grain, std::min(n, (c + 1) * grain));
+      },
+      tbb::simple_partitioner());
+}
+
+}  // namespace parallel
+}  // namespace tapegrad

@@ -1,0 +1,26 @@
+// The one place that talks to oneTBB: thread count, serial threshold, deterministic chunking.
+//
+// Note [Deterministic chunking]: work is split into chunks whose boundaries depend only on the
+// problem size and the grain, never on the number of threads, and every chunk writes its own
+// output (or its own partial result, combined afterwards in chunk order). A result is then
+// bitwise identical whether 1, 2 or 8 threads ran it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace tapegrad::parallel {
+
+// Below this many elements (or scalar operations) work stays on the calling thread.
+inline constexpr std::int64_t serial_threshold = 32768;
+
+// Number of threads the library may use (set_num_threads, TAPEGRAD_NUM_THREADS, or the hardware).
+int num_threads();
+
+// Runs body(begin, end) over [0, n) in chunks of `grain` (the last may be shorter). Chunks are the
+// same whatever the thread count; they run in parallel when n * cost_per_item >= serial_threshold
+// and more than one thread is allowed.
+void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& body,
+                std::int64_t cost_per_item = 1);
+
+}  // namespace tapegrad::parallel
