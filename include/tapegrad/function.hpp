@@ -1,0 +1,165 @@
+// Differentiable functions: the one mechanism behind every built-in op and every custom one.
+//
+// Lambda form: compute the value, then record it with its backward:
+//
+//   Tensor y = record("square", {x}, kernels_or_ops(x), {x}, [](Backward& b) {
+//     b.accumulate(0, 2.0 * b.saved(0) * b.gy());
+//   });
+//
+// Class form, like torch::autograd::Function:
+//
+//   struct Square : Function<Square> {
+//     static constexpr const char* name = "square";
+//     static Tensor forward(Context& ctx, const Tensor& x) { ctx.save_for_backward({x}); return x * x; }
+//     static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) {
+//       return {2.0 * ctx.saved()[0] * gy[0]};
+//     }
+//   };
+//   Tensor y = Square::apply(x);
+#pragma once
+
+#include <any>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <vector>
+
+#include "tapegrad/tape.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+
+namespace detail {
+struct Entry;
+struct BackwardRun;
+}  // namespace detail
+
+// What an op's backward sees: the upstream gradients, what forward saved, and where to put the
+// input gradients. Runs with recording off.
+class Backward {
+ public:
+  // Gradient flowing into output `output` (zeros if that output received none).
+  const Tensor& gy(std::size_t output = 0) const;
+  // The k-th tensor saved at record time (checked: not modified in place since).
+  const Tensor& saved(std::size_t k) const;
+  std::size_t num_inputs() const;
+  // Does input `input` need a gradient? Skipping the others saves work.
+  bool needs_grad(std::size_t input) const;
+  const Shape& input_shape(std::size_t input) const;
+  DType input_dtype(std::size_t input) const;
+  // Adds `g` into input `input`'s gradient (+=, so fan-out is right). A g of a broadcast shape is
+  // summed back to the input's shape, and cast to its dtype.
+  void accumulate(std::size_t input, const Tensor& g);
+  std::string_view op() const;
+  const std::source_location& where() const;
+
+ private:
+  friend struct detail::BackwardRun;
+  Backward(detail::Entry& entry, detail::BackwardRun& run) : entry_(&entry), run_(&run) {}
+  detail::Entry* entry_;
+  detail::BackwardRun* run_;
+};
+
+using BackwardFn = std::function<void(Backward&)>;
+
+// Records one op on this thread's tape, when grad mode is on and an input requires grad, and marks the
+// outputs as produced by it; otherwise returns the outputs untouched. The outputs must be freshly
+// computed (e.g. under NoGradGuard): their own history, if any, is replaced.
+std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
+                           std::vector<Tensor> saved, BackwardFn backward, std::source_location at);
+Tensor record(std::string_view op, std::initializer_list<Tensor> inputs, Tensor output,
+              std::initializer_list<Tensor> saved, BackwardFn backward,
+              std::source_location at = std::source_location::current());
+
+// Would an op on these inputs be recorded?
+bool will_record(std::initializer_list<Tensor> inputs);
+bool will_record(const std::vector<Tensor>& inputs);
+
+// A value that remembers where the caller wrote it: the default argument of its converting
+// constructor is evaluated at the caller's expression. Lets operators and variadic functions
+// (which cannot take a defaulted trailing std::source_location) still name the user's line.
+template <class T>
+struct Located {
+  Located(const T& v, std::source_location where = std::source_location::current()) : value(v), at(where) {}
+  const T& value;
+  std::source_location at;
+};
+
+// Per-call state of a class-form Function.
+class Context {
+ public:
+  void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
+  const std::vector<Tensor>& saved() const { return saved_; }
+  bool needs_input_grad(std::size_t input) const { return input < needs_.size() && needs_[input]; }
+  // Non-tensor values forward wants to pass to backward.
+  template <class T>
+  void set(const std::string& key, T value) { values_[key] = std::move(value); }
+  template <class T>
+  T get(const std::string& key) const { return std::any_cast<T>(values_.at(key)); }
+
+ private:
+  template <class D> friend struct Function;
+  std::vector<Tensor> saved_;
+  std::vector<bool> needs_;
+  std::map<std::string, std::any> values_;
+};
+
+// CRTP base for class-form custom functions. Derived provides
+//   static Tensor forward(Context&, const Tensor& first, Args...);
+//   static std::vector<Tensor> backward(Context&, const std::vector<Tensor>& gy);
+// backward returns one gradient per Tensor argument of forward, in order (undefined = none);
+// optionally `static constexpr const char* name`.
+template <class Derived>
+struct Function {
+  template <class... Args>
+  static Tensor apply(Located<Tensor> first, Args&&... rest) {
+    auto ctx = std::make_shared<Context>();
+    std::vector<Tensor> inputs{first.value};
+    (collect(inputs, rest), ...);
+    for (const auto& t : inputs) ctx->needs_.push_back(t.defined() && t.requires_grad());
+    Tensor value;
+    {
+      NoGradGuard no_grad;
+      value = Derived::forward(*ctx, first.value, std::forward<Args>(rest)...);
+    }
+    if (!will_record(inputs)) return value;
+    std::vector<Tensor> saved = ctx->saved_;
+    auto backward = [ctx](Backward& b) {
+      std::vector<Tensor> gy{b.gy()};
+      std::vector<Tensor> gx = Derived::backward(*ctx, gy);
+      check_gradient_count(b, gx.size());
+      for (std::size_t i = 0; i < gx.size(); ++i)
+        if (gx[i].defined() && b.needs_grad(i)) b.accumulate(i, gx[i]);
+    };
+    return record(op_name(), inputs, {value}, std::move(saved), std::move(backward), first.at)[0];
+  }
+
+ private:
+  template <class A>
+  static void collect(std::vector<Tensor>& inputs, const A& arg) {
+    if constexpr (std::is_same_v<std::decay_t<A>, Tensor>) inputs.push_back(arg);
+  }
+  static std::string_view op_name() {
+    if constexpr (requires { Derived::name; }) return Derived::name;
+    else return typeid(Derived).name();
+  }
+  static void check_gradient_count(Backward& b, std::size_t count);
+};
+
+namespace detail {
+[[noreturn]] void throw_gradient_count(std::string_view op, std::size_t expected, std::size_t got,
+                                       const std::source_location& at);
+}
+
+template <class Derived>
+void Function<Derived>::check_gradient_count(Backward& b, std::size_t count) {
+  if (count != b.num_inputs()) detail::throw_gradient_count(b.op(), b.num_inputs(), count, b.where());
+}
+
+}  // namespace tapegrad

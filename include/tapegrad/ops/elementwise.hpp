@@ -1,0 +1,74 @@
+// Elementwise ops. Binary ops broadcast like NumPy; their gradients are summed back to each input's
+// shape. Float inputs of different widths promote to the wider; int64 mixes with float as that float.
+#pragma once
+
+#include <source_location>
+
+#include "tapegrad/function.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+
+using Here = std::source_location;
+
+// --- unary: y = f(x); floating dtypes only (int64 raises DTypeError), except neg and abs.
+Tensor neg(const Tensor& x, Here at = Here::current());       // -x
+Tensor exp(const Tensor& x, Here at = Here::current());       // e^x
+Tensor log(const Tensor& x, Here at = Here::current());       // ln x
+Tensor log1p(const Tensor& x, Here at = Here::current());     // ln(1 + x)
+Tensor sqrt(const Tensor& x, Here at = Here::current());      // x^(1/2)
+Tensor rsqrt(const Tensor& x, Here at = Here::current());     // x^(-1/2)
+Tensor abs(const Tensor& x, Here at = Here::current());       // |x|, gradient sign(x) (0 at 0)
+Tensor sin(const Tensor& x, Here at = Here::current());
+Tensor cos(const Tensor& x, Here at = Here::current());
+Tensor tanh(const Tensor& x, Here at = Here::current());
+Tensor sigmoid(const Tensor& x, Here at = Here::current());   // 1 / (1 + e^-x)
+Tensor relu(const Tensor& x, Here at = Here::current());      // max(x, 0), gradient 0 at 0
+Tensor gelu(const Tensor& x, Here at = Here::current());      // x Φ(x), exact (erf) form
+Tensor silu(const Tensor& x, Here at = Here::current());      // x σ(x)
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01, Here at = Here::current());
+Tensor elu(const Tensor& x, double alpha = 1.0, Here at = Here::current());  // x > 0 ? x : α(e^x - 1)
+// (1/β) ln(1 + e^(βx)); linear above x β > threshold, like torch.nn.functional.softplus.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0, Here at = Here::current());
+// min(max(x, low), high); gradient 1 strictly inside, 0 outside.
+Tensor clamp(const Tensor& x, double low, double high, Here at = Here::current());
+Tensor clamp_min(const Tensor& x, double low, Here at = Here::current());
+Tensor clamp_max(const Tensor& x, double high, Here at = Here::current());
+// x^p for a scalar p.
+Tensor pow(const Tensor& x, double exponent, Here at = Here::current());
+
+// --- binary, broadcasting
+Tensor add(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor sub(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor mul(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor div(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor pow(const Tensor& a, const Tensor& b, Here at = Here::current());      // a^b (a > 0 for gb)
+Tensor maximum(const Tensor& a, const Tensor& b, Here at = Here::current());  // ties split the gradient
+Tensor minimum(const Tensor& a, const Tensor& b, Here at = Here::current());
+// condition ? a : b elementwise (condition: any dtype, non-zero is true; all three broadcast).
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b, Here at = Here::current());
+
+// --- comparisons: 0/1 as int64, not differentiable
+Tensor eq(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor ne(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor lt(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor le(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor gt(const Tensor& a, const Tensor& b, Here at = Here::current());
+Tensor ge(const Tensor& a, const Tensor& b, Here at = Here::current());
+
+// --- operators (the Located wrapper keeps the caller's line for errors and profiles)
+Tensor operator+(Located<Tensor> a, const Tensor& b);
+Tensor operator-(Located<Tensor> a, const Tensor& b);
+Tensor operator*(Located<Tensor> a, const Tensor& b);
+Tensor operator/(Located<Tensor> a, const Tensor& b);
+Tensor operator+(Located<Tensor> a, double b);
+Tensor operator-(Located<Tensor> a, double b);
+Tensor operator*(Located<Tensor> a, double b);
+Tensor operator/(Located<Tensor> a, double b);
+Tensor operator+(double a, Located<Tensor> b);
+Tensor operator-(double a, Located<Tensor> b);
+Tensor operator*(double a, Located<Tensor> b);
+Tensor operator/(double a, Located<Tensor> b);
+Tensor operator-(Located<Tensor> x);
+
+}  // namespace tapegrad

@@ -1,0 +1,50 @@
+// Opt-in interop with xtensor: copy to and from xt::xarray, and adapt a tensor's buffer as an
+// xtensor expression without copying. Including this pulls in xtensor (slow to compile).
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/error.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+
+// A tensor holding a copy of the array's values (dtype from T: float, double or std::int64_t).
+template <class T>
+Tensor from_xarray(const xt::xarray<T>& array) {
+  Shape shape(array.shape().begin(), array.shape().end());
+  std::vector<T> values(array.begin(), array.end());  // row-major iteration order
+  return from_vector<T>(values, shape);
+}
+
+// A copy of the tensor's values as an xarray (T must match the dtype).
+template <class T>
+xt::xarray<T> to_xarray(const Tensor& t, std::source_location at = std::source_location::current()) {
+  std::vector<T> values = t.to_vector<T>(at);
+  std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
+  xt::xarray<T> out(shape);
+  std::copy(values.begin(), values.end(), out.begin());
+  return out;
+}
+
+// An xtensor view of the tensor's elements, sharing its storage (honours strides, so transposes and
+// slices work). Writing through it changes the tensor without bumping its version counter: do not
+// use it on tensors saved for backward.
+template <class T>
+auto as_xview(Tensor& t, std::source_location at = std::source_location::current()) {
+  T* base = t.data<T>(at);
+  std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
+  std::vector<std::ptrdiff_t> strides(t.strides().begin(), t.strides().end());
+  std::size_t span = 1;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 0) span += (shape[i] - 1) * static_cast<std::size_t>(strides[i] < 0 ? 0 : strides[i]);
+  if (t.numel() == 0) span = 0;
+  return xt::adapt(base, span, xt::no_ownership(), shape, strides);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,65 @@
+// Helpers shared by the library's sources (not installed).
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tapegrad/error.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad::detail {
+
+template <class E>
+[[noreturn]] void fail(std::string_view op, std::string_view rule, const std::string& observed,
+                       const std::source_location& at) {
+  throw E(op, rule, observed, at);
+}
+
+// A new contiguous tensor (values uninitialised).
+Tensor new_tensor(const Shape& shape, DType dtype);
+// A tensor sharing base's storage with another shape, strides and offset.
+Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t offset);
+
+// axis in [-rank, rank) -> [0, rank); ShapeError otherwise.
+std::int64_t normalize_axis(std::string_view op, std::int64_t axis, std::int64_t rank, const std::source_location& at);
+// Which axes a reduction reduces (empty list: all), checked and deduplicated.
+std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int64_t rank,
+                                 const std::source_location& at);
+// The shape a reduction produces.
+Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim);
+
+void require_floating(std::string_view op, const Tensor& x, const std::source_location& at);
+void require_defined(std::string_view op, const Tensor& x, const std::source_location& at);
+
+// Calls f.template operator()<T>() with T the C++ type of dtype.
+template <class F>
+decltype(auto) dispatch(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::float32: return f.template operator()<float>();
+    case DType::float64: return f.template operator()<double>();
+    case DType::int64: break;
+  }
+  return f.template operator()<std::int64_t>();
+}
+
+// Floating dtypes only (callers check first).
+template <class F>
+decltype(auto) dispatch_floating(DType dtype, F&& f) {
+  if (dtype == DType::float64) return f.template operator()<double>();
+  return f.template operator()<float>();
+}
+
+DType promote(DType a, DType b);
+
+// Bumps the version counter of x's storage (an in-place write happened).
+void bump_version(const Tensor& x);
+
+}  // namespace tapegrad::detail
+
+namespace tapegrad::detail {
+// A stride-0 view of t (whose shape broadcasts to `shape`) with that shape: no copy.
+Tensor broadcast_view(const Tensor& t, const Shape& shape);
+}  // namespace tapegrad::detail

@@ -1,0 +1,168 @@
+// Elementwise ops: thin wrappers that check their inputs, run a kernel and record the backward
+// (Note [Op formulas] in kernels/formulas.hpp has the math).
+#include "tapegrad/ops/elementwise.hpp"
+
+#include <limits>
+
+#include "internal.hpp"
+#include "kernels/copy.hpp"
+#include "kernels/elementwise.hpp"
+#include "kernels/formulas.hpp"
+#include "tapegrad/ops/shape.hpp"
+
+namespace tapegrad {
+
+using detail::fail;
+namespace k = kernels;
+
+namespace detail {
+
+template <class Op>
+Tensor unary(const Tensor& x, const k::Params& params, const std::source_location& at) {
+  require_floating(Op::name, x, at);
+  Tensor y = k::unary(k::unary_id<Op>, x, params);
+  if (!will_record({x})) return y;
+  std::vector<Tensor> saved;
+  int x_slot = -1, y_slot = -1;
+  if (Op::saves & k::saves_x) { x_slot = static_cast<int>(saved.size()); saved.push_back(x); }
+  // The output is saved through a detached alias: the entry must not keep its own output alive
+  // (Note [The tape]: entries die when no live tensor can reach them).
+  if (Op::saves & k::saves_y) { y_slot = static_cast<int>(saved.size()); saved.push_back(y.detach()); }
+  return record(Op::name, std::vector<Tensor>{x}, {y}, std::move(saved), [x_slot, y_slot, params](Backward& b) {
+    Tensor sx = x_slot >= 0 ? b.saved(static_cast<std::size_t>(x_slot)) : Tensor();
+    Tensor sy = y_slot >= 0 ? b.saved(static_cast<std::size_t>(y_slot)) : Tensor();
+    b.accumulate(0, k::unary_backward(k::unary_id<Op>, sx, sy, b.gy(), params));
+  }, at)[0];
+}
+
+// Brings a and b to one dtype (the wider float; int64 with a float becomes that float), recording
+// the casts so gradients come back in each input's own dtype.
+std::pair<Tensor, Tensor> common_dtype(const Tensor& a, const Tensor& b, const std::source_location& at) {
+  DType d = promote(a.dtype(), b.dtype());
+  return {a.dtype() == d ? a : a.to(d, at), b.dtype() == d ? b : b.to(d, at)};
+}
+
+template <class Op>
+Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location& at) {
+  require_defined(Op::name, a_in, at);
+  require_defined(Op::name, b_in, at);
+  Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), at);
+  auto [a, b] = common_dtype(a_in, b_in, at);
+  if constexpr (!Op::differentiable) {
+    return k::binary(k::binary_id<Op>, a, b, shape, int64);
+  } else {
+    if (!is_floating(a.dtype()) && Op::name != "add" && Op::name != "sub" && Op::name != "mul" &&
+        Op::name != "maximum" && Op::name != "minimum")
+      fail<DTypeError>(Op::name, "inputs must have a floating dtype", "int64 and int64", at);
+    Tensor y = k::binary(k::binary_id<Op>, a, b, shape, a.dtype());
+    if (!will_record({a, b})) return y;
+    return record(Op::name, {a, b}, y, {a, b, y.detach()}, [](Backward& b) {
+      for (int which = 0; which < 2; ++which)
+        if (b.needs_grad(static_cast<std::size_t>(which)))
+          b.accumulate(static_cast<std::size_t>(which),
+                       k::binary_backward(k::binary_id<Op>, which, b.saved(0), b.saved(1), b.saved(2), b.gy()));
+    }, at);
+  }
+}
+
+}  // namespace detail
+
+using detail::binary;
+using detail::unary;
+
+Tensor neg(const Tensor& x, Here at) {
+  detail::require_defined("neg", x, at);
+  if (x.dtype() == int64) return binary<k::Sub>(zeros({}, int64), x, at);
+  return unary<k::Neg>(x, {}, at);
+}
+Tensor exp(const Tensor& x, Here at) { return unary<k::Exp>(x, {}, at); }
+Tensor log(const Tensor& x, Here at) { return unary<k::Log>(x, {}, at); }
+Tensor log1p(const Tensor& x, Here at) { return unary<k::Log1p>(x, {}, at); }
+Tensor sqrt(const Tensor& x, Here at) { return unary<k::Sqrt>(x, {}, at); }
+Tensor rsqrt(const Tensor& x, Here at) { return unary<k::Rsqrt>(x, {}, at); }
+Tensor abs(const Tensor& x, Here at) {
+  detail::require_defined("abs", x, at);
+  if (x.dtype() == int64) return binary<k::Maximum>(x, neg(x, at), at);
+  return unary<k::Abs>(x, {}, at);
+}
+Tensor sin(const Tensor& x, Here at) { return unary<k::Sin>(x, {}, at); }
+Tensor cos(const Tensor& x, Here at) { return unary<k::Cos>(x, {}, at); }
+Tensor tanh(const Tensor& x, Here at) { return unary<k::Tanh>(x, {}, at); }
+Tensor sigmoid(const Tensor& x, Here at) { return unary<k::Sigmoid>(x, {}, at); }
+Tensor relu(const Tensor& x, Here at) { return unary<k::Relu>(x, {}, at); }
+Tensor gelu(const Tensor& x, Here at) { return unary<k::Gelu>(x, {}, at); }
+Tensor silu(const Tensor& x, Here at) { return unary<k::Silu>(x, {}, at); }
+Tensor leaky_relu(const Tensor& x, double negative_slope, Here at) {
+  return unary<k::LeakyRelu>(x, {negative_slope, 0.0}, at);
+}
+Tensor elu(const Tensor& x, double alpha, Here at) { return unary<k::Elu>(x, {alpha, 0.0}, at); }
+Tensor softplus(const Tensor& x, double beta, double threshold, Here at) {
+  if (!(beta > 0)) fail<ValueError>("softplus", "beta must be positive", std::to_string(beta), at);
+  return unary<k::Softplus>(x, {beta, threshold}, at);
+}
+Tensor clamp(const Tensor& x, double low, double high, Here at) {
+  if (low > high)
+    fail<ValueError>("clamp", "low must not exceed high", "low " + std::to_string(low) + ", high " + std::to_string(high),
+                     at);
+  return unary<k::Clamp>(x, {low, high}, at);
+}
+Tensor clamp_min(const Tensor& x, double low, Here at) {
+  return unary<k::Clamp>(x, {low, std::numeric_limits<double>::infinity()}, at);
+}
+Tensor clamp_max(const Tensor& x, double high, Here at) {
+  return unary<k::Clamp>(x, {-std::numeric_limits<double>::infinity(), high}, at);
+}
+Tensor pow(const Tensor& x, double exponent, Here at) { return unary<k::PowScalar>(x, {exponent, 0.0}, at); }
+
+Tensor add(const Tensor& a, const Tensor& b, Here at) { return binary<k::Add>(a, b, at); }
+Tensor sub(const Tensor& a, const Tensor& b, Here at) { return binary<k::Sub>(a, b, at); }
+Tensor mul(const Tensor& a, const Tensor& b, Here at) { return binary<k::Mul>(a, b, at); }
+Tensor div(const Tensor& a, const Tensor& b, Here at) { return binary<k::Div>(a, b, at); }
+Tensor pow(const Tensor& a, const Tensor& b, Here at) { return binary<k::Pow>(a, b, at); }
+Tensor maximum(const Tensor& a, const Tensor& b, Here at) { return binary<k::Maximum>(a, b, at); }
+Tensor minimum(const Tensor& a, const Tensor& b, Here at) { return binary<k::Minimum>(a, b, at); }
+Tensor eq(const Tensor& a, const Tensor& b, Here at) { return binary<k::Eq>(a, b, at); }
+Tensor ne(const Tensor& a, const Tensor& b, Here at) { return binary<k::Ne>(a, b, at); }
+Tensor lt(const Tensor& a, const Tensor& b, Here at) { return binary<k::Lt>(a, b, at); }
+Tensor le(const Tensor& a, const Tensor& b, Here at) { return binary<k::Le>(a, b, at); }
+Tensor gt(const Tensor& a, const Tensor& b, Here at) { return binary<k::Gt>(a, b, at); }
+Tensor ge(const Tensor& a, const Tensor& b, Here at) { return binary<k::Ge>(a, b, at); }
+
+Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, Here at) {
+  detail::require_defined("where", condition, at);
+  detail::require_defined("where", a_in, at);
+  detail::require_defined("where", b_in, at);
+  Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a_in.shape(), at), b_in.shape(), at);
+  auto [a, b] = detail::common_dtype(a_in, b_in, at);
+  Tensor y = k::where(condition, a, b, shape);
+  if (!will_record({a, b})) return y;
+  Tensor mask = condition.detach();
+  return record("where", {a, b}, y, {mask}, [](Backward& bw) {
+    const Tensor& gy = bw.gy();
+    Tensor zero = zeros({}, gy.dtype());
+    if (bw.needs_grad(0)) bw.accumulate(0, k::where(bw.saved(0), gy, zero, gy.shape()));
+    if (bw.needs_grad(1)) bw.accumulate(1, k::where(bw.saved(0), zero, gy, gy.shape()));
+  }, at);
+}
+
+// ------------------------------------------------------------------ operators
+
+namespace {
+Tensor scalar_like(double v, const Tensor& t) { return scalar(v, t.defined() ? t.dtype() : float32); }
+}  // namespace
+
+Tensor operator+(Located<Tensor> a, const Tensor& b) { return add(a.value, b, a.at); }
+Tensor operator-(Located<Tensor> a, const Tensor& b) { return sub(a.value, b, a.at); }
+Tensor operator*(Located<Tensor> a, const Tensor& b) { return mul(a.value, b, a.at); }
+Tensor operator/(Located<Tensor> a, const Tensor& b) { return div(a.value, b, a.at); }
+Tensor operator+(Located<Tensor> a, double b) { return add(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator-(Located<Tensor> a, double b) { return sub(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator*(Located<Tensor> a, double b) { return mul(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator/(Located<Tensor> a, double b) { return div(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator+(double a, Located<Tensor> b) { return add(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator-(double a, Located<Tensor> b) { return sub(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator*(double a, Located<Tensor> b) { return mul(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator/(double a, Located<Tensor> b) { return div(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator-(Located<Tensor> x) { return neg(x.value, x.at); }
+
+}  // namespace tapegrad

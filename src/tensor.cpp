@@ -1,0 +1,455 @@
+#include "tapegrad/tensor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <sstream>
+
+#include "internal.hpp"
+#include "kernels/copy.hpp"
+#include "tapegrad/function.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape.hpp"
+#include "tapegrad/tape.hpp"
+
+namespace tapegrad {
+
+// ------------------------------------------------------------------ errors and shapes
+
+Error::Error(std::string_view op, std::string_view rule, std::string_view observed, const std::source_location& at)
+    : std::runtime_error([&] {
+        std::string text = std::string(op) + ": " + std::string(rule);
+        if (!observed.empty()) text += ", got " + std::string(observed);
+        std::string where = format_location(at);
+        if (!where.empty()) text += " (at " + where + ")";
+        return text;
+      }()),
+      op_(op),
+      rule_(rule),
+      observed_(observed),
+      where_(format_location(at)) {}
+
+std::string format_location(const std::source_location& at) {
+  std::string_view file = at.file_name();
+  if (file.empty() || at.line() == 0) return "";
+  if (auto slash = file.find_last_of('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
+  return std::string(file) + ":" + std::to_string(at.line());
+}
+
+std::string to_string(const Shape& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+std::int64_t numel_of(const Shape& shape) {
+  std::int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+Strides contiguous_strides(const Shape& shape) {
+  Strides strides(shape.size(), 1);
+  for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<std::int64_t>(shape[i], 1);
+  return strides;
+}
+
+namespace detail {
+
+Storage::Storage(std::size_t size) : bytes(size) {
+  // 64-byte alignment: whole cache lines, and aligned SIMD loads of any width.
+  data = ::operator new(std::max<std::size_t>(size, 64), std::align_val_t{64});
+}
+Storage::~Storage() { ::operator delete(data, std::align_val_t{64}); }
+
+Tensor new_tensor(const Shape& shape, DType dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * itemsize(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl().storage;
+  impl->offset = base.impl().offset + offset;
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+std::int64_t normalize_axis(std::string_view op, std::int64_t axis, std::int64_t rank, const std::source_location& at) {
+  const std::int64_t bound = std::max<std::int64_t>(rank, 1);  // a 0-d tensor accepts axis 0 and -1, like torch
+  if (axis < -bound || axis >= bound)
+    fail<ShapeError>(op, "axis must be in [" + std::to_string(-bound) + ", " + std::to_string(bound) + ")",
+                     "axis " + std::to_string(axis) + " for a tensor of rank " + std::to_string(rank), at);
+  return axis < 0 ? axis + bound : axis;
+}
+
+std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int64_t rank, const std::source_location& at) {
+  std::vector<bool> mask(static_cast<std::size_t>(rank), axes.empty());
+  for (auto axis : axes) {
+    auto a = normalize_axis(op, axis, rank, at);
+    if (rank == 0) continue;
+    if (mask[static_cast<std::size_t>(a)])
+      fail<ShapeError>(op, "each axis may appear once", "axis " + std::to_string(axis) + " twice", at);
+    mask[static_cast<std::size_t>(a)] = true;
+  }
+  return mask;
+}
+
+Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
+  Shape out;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (!mask[i]) out.push_back(shape[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+void require_defined(std::string_view op, const Tensor& x, const std::source_location& at) {
+  if (!x.defined()) fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
+}
+
+void require_floating(std::string_view op, const Tensor& x, const std::source_location& at) {
+  require_defined(op, x, at);
+  if (!is_floating(x.dtype()))
+    fail<DTypeError>(op, "input must have a floating dtype (float32 or float64)", std::string(dtype_name(x.dtype())), at);
+}
+
+DType promote(DType a, DType b) {
+  if (a == b) return a;
+  if (a == DType::float64 || b == DType::float64) return DType::float64;
+  return DType::float32;  // float32 with int64
+}
+
+void bump_version(const Tensor& x) { ++x.impl().storage->version; }
+
+}  // namespace detail
+
+using detail::fail;
+
+// ------------------------------------------------------------------ Tensor
+
+detail::TensorImpl& Tensor::impl() const {
+  if (!impl_) fail<ValueError>("Tensor", "the tensor must be defined", "an undefined (default-constructed) tensor", {});
+  return *impl_;
+}
+const Shape& Tensor::shape() const { return impl().shape; }
+const Strides& Tensor::strides() const { return impl().strides; }
+DType Tensor::dtype() const { return impl().dtype; }
+std::int64_t Tensor::numel() const { return numel_of(impl().shape); }
+std::int64_t Tensor::offset() const { return impl().offset; }
+
+std::int64_t Tensor::size(std::int64_t axis, std::source_location at) const {
+  auto a = detail::normalize_axis("size", axis, dim(), at);
+  return dim() == 0 ? 1 : shape()[static_cast<std::size_t>(a)];
+}
+
+bool Tensor::is_contiguous() const {
+  std::int64_t expected = 1;
+  for (std::size_t i = shape().size(); i-- > 0;) {
+    if (shape()[i] == 1) continue;
+    if (strides()[i] != expected) return false;
+    expected *= shape()[i];
+  }
+  return true;
+}
+
+template <class T>
+T* Tensor::data(std::source_location at) {
+  if (dtype() != dtype_v<T>)
+    fail<DTypeError>("data", "the element type must match the dtype " + std::string(dtype_name(dtype())),
+                     std::string(dtype_name(dtype_v<T>)), at);
+  return static_cast<T*>(impl().storage->data) + impl().offset;
+}
+template <class T>
+const T* Tensor::data(std::source_location at) const {
+  return const_cast<Tensor*>(this)->data<T>(at);
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector(std::source_location at) const {
+  if (dtype() != dtype_v<T>)
+    fail<DTypeError>("to_vector", "the element type must match the dtype " + std::string(dtype_name(dtype())),
+                     std::string(dtype_name(dtype_v<T>)), at);
+  Tensor c = is_contiguous() ? *this : kernels::cast(*this, dtype());
+  const T* p = c.data<T>();
+  return std::vector<T>(p, p + numel());
+}
+
+double Tensor::item(std::source_location at) const {
+  if (numel() != 1)
+    fail<ShapeError>("item", "the tensor must have exactly one element", "shape " + tapegrad::to_string(shape()), at);
+  return detail::dispatch(dtype(), [&]<class T>() { return static_cast<double>(*data<T>()); });
+}
+template <class T>
+T Tensor::item(std::source_location at) const {
+  return static_cast<T>(item(at));
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                  \
+  template T Tensor::item<T>(std::source_location) const;                        \
+  template std::vector<T> Tensor::to_vector<T>(std::source_location) const;      \
+  template T* Tensor::data<T>(std::source_location);                             \
+  template const T* Tensor::data<T>(std::source_location) const;                 \
+  template Tensor from_vector<T>(const std::vector<T>&, Shape, std::source_location);
+
+template <class T>
+Tensor from_vector(const std::vector<T>& values, Shape shape, std::source_location at) {
+  for (auto s : shape)
+    if (s < 0) fail<ValueError>("from_vector", "sizes must be non-negative", "shape " + to_string(shape), at);
+  if (numel_of(shape) != static_cast<std::int64_t>(values.size()))
+    fail<ShapeError>("from_vector", "the number of values must equal the shape's numel",
+                     std::to_string(values.size()) + " values for shape " + to_string(shape), at);
+  Tensor t = detail::new_tensor(shape, dtype_v<T>);
+  std::copy(values.begin(), values.end(), t.data<T>());
+  return t;
+}
+
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+TAPEGRAD_INSTANTIATE(std::int64_t)
+#undef TAPEGRAD_INSTANTIATE
+
+namespace {
+// The copy ops (to, contiguous, clone) share one recorded backward: cast gy back to x's dtype.
+Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const std::source_location& at) {
+  detail::require_defined(op, x, at);
+  if (!is_floating(dtype) && x.requires_grad() && is_grad_enabled())
+    fail<DTypeError>(op, "a tensor that requires grad can only be converted to a floating dtype",
+                     std::string(dtype_name(dtype)), at);
+  Tensor y = kernels::cast(x, dtype);
+  return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
+}
+}  // namespace
+
+Tensor Tensor::to(DType target, std::source_location at) const {
+  if (dtype() == target) return *this;
+  return recorded_copy("to", *this, target, at);
+}
+Tensor Tensor::contiguous(std::source_location at) const {
+  if (is_contiguous()) return *this;
+  return recorded_copy("contiguous", *this, dtype(), at);
+}
+Tensor Tensor::clone(std::source_location at) const { return recorded_copy("clone", *this, dtype(), at); }
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->storage = this->impl().storage;
+  impl->offset = this->impl().offset;
+  impl->shape = shape();
+  impl->strides = strides();
+  impl->dtype = dtype();
+  return Tensor(std::move(impl));
+}
+
+bool Tensor::requires_grad() const { return impl().requires_grad; }
+bool Tensor::is_leaf() const { return impl().tape_id == 0; }
+
+Tensor& Tensor::requires_grad_(bool on, std::source_location at) {
+  if (on && !is_floating(dtype()))
+    fail<DTypeError>("requires_grad_", "only floating tensors can require gradients",
+                     std::string(dtype_name(dtype())), at);
+  if (!is_leaf())
+    fail<GraphError>("requires_grad_", "only leaves can change requires_grad (use detach() first)",
+                     "a tensor made by an op", at);
+  impl().requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+void Tensor::zero_grad() { impl().grad.reset(); }
+void Tensor::set_grad(const Tensor& g) { impl().grad = g.defined() ? g.impl_ptr() : nullptr; }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, std::source_location at) const {
+  tapegrad::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
+                     retain_graph, at);
+}
+
+// ------------------------------------------------------------------ in-place
+
+namespace {
+void check_in_place(std::string_view op, const Tensor& x, const std::source_location& at) {
+  detail::require_defined(op, x, at);
+  if (x.requires_grad() && is_grad_enabled())
+    fail<GraphError>(op, "in-place ops are not recorded; modify a tensor that requires grad only under NoGradGuard",
+                     x.is_leaf() ? "a leaf that requires grad" : "a tensor made by a recorded op", at);
+}
+}  // namespace
+
+Tensor& Tensor::fill_(double value, std::source_location at) {
+  check_in_place("fill_", *this, at);
+  kernels::fill(*this, value);
+  detail::bump_version(*this);
+  return *this;
+}
+Tensor& Tensor::zero_(std::source_location at) { return fill_(0.0, at); }
+
+Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
+  check_in_place("copy_", *this, at);
+  detail::require_defined("copy_", source, at);
+  broadcast_to(source.detach(), shape(), at);  // checks the shapes
+  kernels::copy_into(*this, source);
+  detail::bump_version(*this);
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
+  check_in_place("add_", *this, at);
+  detail::require_defined("add_", other, at);
+  NoGradGuard no_grad;
+  Tensor sum = alpha == 1.0 ? detach() + other.detach() : detach() + other.detach() * alpha;
+  if (sum.shape() != shape())
+    fail<ShapeError>("add_", "the other tensor must broadcast to this tensor's shape",
+                     tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(shape()), at);
+  kernels::copy_into(*this, sum);
+  detail::bump_version(*this);
+  return *this;
+}
+
+Tensor& Tensor::mul_(double factor, std::source_location at) {
+  check_in_place("mul_", *this, at);
+  NoGradGuard no_grad;
+  Tensor product = detach() * factor;
+  kernels::copy_into(*this, product);
+  detail::bump_version(*this);
+  return *this;
+}
+
+// ------------------------------------------------------------------ method forms
+
+Tensor Tensor::sum(Axes axes, bool keepdim, std::source_location at) const {
+  return tapegrad::sum(*this, std::move(axes), keepdim, at);
+}
+Tensor Tensor::mean(Axes axes, bool keepdim, std::source_location at) const {
+  return tapegrad::mean(*this, std::move(axes), keepdim, at);
+}
+Tensor Tensor::reshape(Shape s, std::source_location at) const { return tapegrad::reshape(*this, std::move(s), at); }
+Tensor Tensor::view(Shape s, std::source_location at) const { return tapegrad::view(*this, std::move(s), at); }
+Tensor Tensor::transpose(std::int64_t a0, std::int64_t a1, std::source_location at) const {
+  return tapegrad::transpose(*this, a0, a1, at);
+}
+Tensor Tensor::matmul(const Tensor& other, std::source_location at) const {
+  return tapegrad::matmul(*this, other, at);
+}
+
+// ------------------------------------------------------------------ creation
+
+namespace {
+void check_shape(std::string_view op, const Shape& shape, const std::source_location& at) {
+  for (auto s : shape)
+    if (s < 0) fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
+}
+}  // namespace
+
+Tensor empty(Shape shape, DType dtype) {
+  check_shape("empty", shape, std::source_location::current());
+  return detail::new_tensor(shape, dtype);
+}
+Tensor full(Shape shape, double value, DType dtype) {
+  check_shape("full", shape, std::source_location::current());
+  Tensor t = detail::new_tensor(shape, dtype);
+  kernels::fill(t, value);
+  return t;
+}
+Tensor zeros(Shape shape, DType dtype) { return full(std::move(shape), 0.0, dtype); }
+Tensor ones(Shape shape, DType dtype) { return full(std::move(shape), 1.0, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
+Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype, std::source_location at) {
+  if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
+    fail<ValueError>("arange", "start, end and step must be finite and step non-zero",
+                     "start " + std::to_string(start) + ", end " + std::to_string(end) + ", step " + std::to_string(step),
+                     at);
+  const auto n = static_cast<std::int64_t>(std::max(0.0, std::ceil((end - start) / step)));
+  Tensor t = detail::new_tensor({n}, dtype);
+  detail::dispatch(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+Tensor arange(double end, DType dtype) { return arange(0.0, end, 1.0, dtype); }
+
+Tensor linspace(double start, double end, std::int64_t steps, DType dtype, std::source_location at) {
+  if (steps < 0) fail<ValueError>("linspace", "steps must be non-negative", std::to_string(steps), at);
+  Tensor t = detail::new_tensor({steps}, dtype);
+  detail::dispatch(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+    // Symmetric evaluation (from both ends) so the last value is exactly `end`, like torch.
+    for (std::int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<T>(i < steps / 2 ? start + delta * static_cast<double>(i)
+                                          : end - delta * static_cast<double>(steps - 1 - i));
+  });
+  return t;
+}
+
+Tensor eye(std::int64_t n, std::int64_t m, DType dtype) {
+  if (m < 0) m = n;
+  Tensor t = zeros({n, m}, dtype);
+  detail::dispatch(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
+  });
+  return t;
+}
+
+namespace {
+Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  Tensor t = detail::new_tensor(shape, dtype);
+  detail::dispatch(dtype, [&]<class T>() { std::copy(values.begin(), values.end(), t.data<T>()); });
+  return t;
+}
+}  // namespace
+
+Tensor tensor(List1 values, DType dtype) {
+  return from_doubles(std::vector<double>(values), {static_cast<std::int64_t>(values.size())}, dtype);
+}
+
+Tensor tensor(List2 values, DType dtype, std::source_location at) {
+  std::vector<double> flat;
+  const std::size_t cols = values.size() ? values.begin()->size() : 0;
+  for (const auto& row : values) {
+    if (row.size() != cols)
+      fail<ShapeError>("tensor", "nested lists must be rectangular",
+                       "rows of " + std::to_string(cols) + " and " + std::to_string(row.size()) + " elements", at);
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return from_doubles(flat, {static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(cols)}, dtype);
+}
+
+Tensor tensor(List3 values, DType dtype, std::source_location at) {
+  std::vector<double> flat;
+  const std::size_t rows = values.size() ? values.begin()->size() : 0;
+  const std::size_t cols = rows ? values.begin()->begin()->size() : 0;
+  for (const auto& plane : values) {
+    for (const auto& row : plane) {
+      if (plane.size() != rows || row.size() != cols)
+        fail<ShapeError>("tensor", "nested lists must be rectangular",
+                         "a [" + std::to_string(plane.size()) + ", " + std::to_string(row.size()) +
+                             "] block among [" + std::to_string(rows) + ", " + std::to_string(cols) + "] blocks",
+                         at);
+      flat.insert(flat.end(), row.begin(), row.end());
+    }
+  }
+  return from_doubles(flat,
+                      {static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(rows),
+                       static_cast<std::int64_t>(cols)},
+                      dtype);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,26 @@
+// Shared by the tests: sampling inputs and comparing values.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <tapegrad/tapegrad.hpp>
+
+namespace test {
+
+using namespace tapegrad;
+
+// A float64 leaf of the given shape with values in [low, high), seeded by a counter so each sample differs.
+inline Tensor sample(const Shape& shape, double low = -2.0, double high = 2.0) {
+  static Generator gen(1234);
+  Tensor t = uniform(shape, low, high, float64, &gen);
+  t.requires_grad_();
+  return t;
+}
+
+inline void check_close(const Tensor& actual, const std::vector<double>& expected, double tol = 1e-6) {
+  std::vector<double> values = actual.detach().to(float64).to_vector<double>();
+  REQUIRE(values.size() == expected.size());
+  for (std::size_t i = 0; i < values.size(); ++i) CHECK(values[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+}  // namespace test

@@ -1,0 +1,134 @@
+// Custom differentiable functions, in both forms, gradchecked like the built-ins.
+#include "helpers.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+// Class form: y = x * exp(k x), saving x and a scalar on the context.
+struct ScaledExp : Function<ScaledExp> {
+  static constexpr const char* name = "scaled_exp";
+  static Tensor forward(Context& ctx, const Tensor& x, double k) {
+    ctx.save_for_backward({x});
+    ctx.set("k", k);
+    return x * exp(x * k);
+  }
+  static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) {
+    const Tensor& x = ctx.saved()[0];
+    double k = ctx.get<double>("k");
+    return {gy[0] * exp(x * k) * (1.0 + x * k)};
+  }
+};
+
+// Two tensor inputs: z = a * b^2.
+struct MulSquare : Function<MulSquare> {
+  static Tensor forward(Context& ctx, const Tensor& a, const Tensor& b) {
+    ctx.save_for_backward({a, b});
+    return a * b * b;
+  }
+  static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) {
+    const Tensor& a = ctx.saved()[0];
+    const Tensor& b = ctx.saved()[1];
+    return {gy[0] * b * b, gy[0] * 2.0 * a * b};
+  }
+};
+
+struct WrongCount : Function<WrongCount> {
+  static Tensor forward(Context&, const Tensor& x) { return x * 1.0; }
+  static std::vector<Tensor> backward(Context&, const std::vector<Tensor>& gy) { return {gy[0], gy[0]}; }
+};
+
+// Lambda form: y = x^3 with its backward next to the value.
+Tensor cube(const Tensor& x, std::source_location at = std::source_location::current()) {
+  Tensor value;
+  {
+    NoGradGuard no_grad;
+    value = x * x * x;
+  }
+  return record("cube", {x}, value, {x}, [](Backward& b) { b.accumulate(0, 3.0 * b.saved(0) * b.saved(0) * b.gy()); },
+                at);
+}
+
+}  // namespace
+
+TEST_CASE("class-form custom function: value, gradient and gradcheck") {
+  Tensor x = test::sample({2, 3});
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return ScaledExp::apply(xs[0], 0.7); }, {x}));
+  Tensor y = ScaledExp::apply(x, 0.7);
+  CHECK(y.requires_grad());
+  CHECK(tape_stats().live_entries == 1);  // one entry: the inner ops ran without recording
+  sum(y).backward();
+  CHECK(x.grad().shape() == x.shape());
+}
+
+TEST_CASE("class-form with two tensor inputs and broadcasting") {
+  Tensor a = test::sample({3, 4}), b = test::sample({4});
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return MulSquare::apply(xs[0], xs[1]); }, {a, b}));
+}
+
+TEST_CASE("lambda-form custom function is gradchecked, and names the caller's line in errors") {
+  Tensor x = test::sample({3});
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return cube(xs[0]); }, {x}));
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return cube(cube(xs[0])); }, {x}, {.fast_mode = true}));
+}
+
+TEST_CASE("a custom backward returning the wrong number of gradients raises GraphError") {
+  Tensor x = test::sample({2});
+  Tensor y = sum(WrongCount::apply(x));
+  CHECK_THROWS_AS(y.backward(), GraphError);
+}
+
+TEST_CASE("a custom function whose saved input is modified in place is refused at backward") {
+  Tensor x = test::sample({2});
+  Tensor a = tensor({1.0, 2.0}, float64);
+  Tensor y = sum(MulSquare::apply(x, a));
+  {
+    NoGradGuard no_grad;
+    a.fill_(3.0);
+  }
+  CHECK_THROWS_AS(y.backward(), GraphError);
+}
+
+TEST_CASE("gradcheck catches a wrong gradient and reports the worst element") {
+  auto wrong = [](const Tensor& x) {
+    Tensor value;
+    {
+      NoGradGuard no_grad;
+      value = x * x;
+    }
+    return record("wrong_square", {x}, value, {x}, [](Backward& b) { b.accumulate(0, b.saved(0) * b.gy()); });
+  };
+  Tensor x = tensor({1.0, -2.0, 3.0}, float64);
+  x.requires_grad_();
+  GradcheckResult r = gradcheck([&](const std::vector<Tensor>& xs) { return wrong(xs[0]); }, {x});
+  CHECK_FALSE(r);
+  CHECK(r.message.find("with respect to input 0 at index [2]") != std::string::npos);
+  CHECK(r.message.find("analytic 3, numeric 6") != std::string::npos);
+  CHECK_FALSE(gradcheck([&](const std::vector<Tensor>& xs) { return wrong(xs[0]); }, {x}, {.fast_mode = true}));
+  CHECK_THROWS_AS(gradcheck([&](const std::vector<Tensor>& xs) { return wrong(xs[0]); }, {x}, {.raise_exception = true}),
+                  GraphError);
+}
+
+TEST_CASE("gradcheck promotes float32 inputs and says so; catches non-reentrant backward") {
+  Tensor x = ones({2});
+  x.requires_grad_();
+  GradcheckResult r = gradcheck([](const std::vector<Tensor>& xs) { return exp(xs[0]); }, {x});
+  CHECK(r);
+  CHECK(r.message.find("promoted from float32") != std::string::npos);
+
+  int calls = 0;
+  auto flaky = [&](const Tensor& t) {
+    Tensor value;
+    {
+      NoGradGuard no_grad;
+      value = t * 1.0;
+    }
+    return record("flaky", {t}, value, {}, [&calls](Backward& b) {
+      b.accumulate(0, b.gy() * (1.0 + 1e-13 * ++calls));
+    });
+  };
+  Tensor y = test::sample({2});
+  GradcheckResult nr = gradcheck([&](const std::vector<Tensor>& xs) { return flaky(xs[0]); }, {y});
+  CHECK_FALSE(nr);
+  CHECK(nr.message.find("reentrant") != std::string::npos);
+}
