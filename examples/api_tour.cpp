@@ -1,1 +1,52 @@
-int main() { return 0; }
+// The README's API tour, compiled with the project so it stays true.
+#include <iostream>
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tapegrad;
+
+// A custom op, class form: y = x * sigmoid(x) (SiLU), with its own backward.
+struct MySilu : Function<MySilu> {
+  static constexpr const char* name = "my_silu";
+  static Tensor forward(Context& ctx, const Tensor& x) {
+    ctx.save_for_backward({x});
+    return x * sigmoid(x);
+  }
+  static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) {
+    const Tensor& x = ctx.saved()[0];
+    Tensor s = sigmoid(x);
+    return {gy[0] * s * (1.0 + x * (1.0 - s))};
+  }
+};
+
+int main() {
+  // 1. Tensors: float32 by default, NumPy broadcasting, PyTorch-like printing.
+  Tensor a = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+  Tensor b = arange(3.0);
+  std::cout << a + b << "\n";
+
+  // 2. Ops record on the tape when an input requires grad.
+  Tensor w = randn({3, 2});
+  w.requires_grad_();
+  Tensor loss = mean(relu(matmul(a, w)));
+
+  // 3. Backward fills .grad() of the leaves.
+  loss.backward();
+  std::cout << "dloss/dw = " << w.grad() << "\n";
+
+  // 4. A custom function is used like any op...
+  Tensor x = linspace(-2.0, 2.0, 5, float64);
+  x.requires_grad_();
+  std::cout << MySilu::apply(x) << "\n";
+
+  // 5. ...and gradcheck proves its backward against central differences.
+  GradcheckResult check = gradcheck([](const std::vector<Tensor>& in) { return MySilu::apply(in[0]); }, {x});
+  std::cout << check << "\n";
+
+  // Errors name the op, the rule, what was seen and your line.
+  try {
+    matmul(zeros({3, 4}), zeros({5, 2}));
+  } catch (const ShapeError& e) {
+    std::cout << e.what() << "\n";
+  }
+  return check ? 0 : 1;
+}
