@@ -12,12 +12,33 @@
 #include <limits>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 
 namespace tapegrad::kernels {
 
+// Each function takes a scalar (std:: overload) or an xsimd batch (found by argument-dependent
+// lookup in namespace xsimd), so a formula is written once for both.
 namespace math {
-using std::abs, std::cos, std::erf, std::exp, std::log, std::log1p, std::pow, std::sin, std::sqrt, std::tanh;
-template <class T> T select(bool condition, T a, T b) { return condition ? a : b; }
+namespace adl {
+template <class C, class T> T select_batch(const C& condition, const T& a, const T& b) { return select(condition, a, b); }
+}  // namespace adl
+template <class C, class T> T select(const C& condition, const T& a, const T& b) {
+  if constexpr (std::is_arithmetic_v<C>) return condition ? a : b;
+  else return adl::select_batch(condition, a, b);
+}
+#define TAPEGRAD_MATH_UNARY(f) \
+  template <class T> T f(const T& x) { using std::f; return f(x); }
+TAPEGRAD_MATH_UNARY(abs)
+TAPEGRAD_MATH_UNARY(cos)
+TAPEGRAD_MATH_UNARY(erf)
+TAPEGRAD_MATH_UNARY(exp)
+TAPEGRAD_MATH_UNARY(log)
+TAPEGRAD_MATH_UNARY(log1p)
+TAPEGRAD_MATH_UNARY(sin)
+TAPEGRAD_MATH_UNARY(sqrt)
+TAPEGRAD_MATH_UNARY(tanh)
+#undef TAPEGRAD_MATH_UNARY
+template <class T> T pow(const T& a, const T& b) { using std::pow; return pow(a, b); }
 }  // namespace math
 
 // Scalar parameters of parameterised ops (slope, alpha, beta/threshold, low/high, exponent).
@@ -192,7 +213,7 @@ struct Clamp {  // a: low, b: high (±inf for one-sided)
     return math::select(x < low, low, math::select(x > high, high, x));
   }
   template <class T> static T backward(T x, T, T gy, const Params& p) {
-    return math::select(x >= T(p.a) && x <= T(p.b), gy, T(0));
+    return math::select((x >= T(p.a)) & (x <= T(p.b)), gy, T(0));
   }
 };
 struct PowScalar {  // a: exponent
@@ -252,7 +273,7 @@ struct Pow {
   }
   // d/db a^b = a^b ln a; taken as 0 where a == 0 and b >= 0 (the limit), like PyTorch.
   template <class T> static T grad_b(T a, T b, T y, T gy) {
-    return math::select(a == T(0) && b >= T(0), T(0), gy * y * math::log(a));
+    return math::select((a == T(0)) & (b >= T(0)), T(0), gy * y * math::log(a));
   }
 };
 struct Maximum {  // ties split the gradient evenly

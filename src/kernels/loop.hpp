@@ -3,10 +3,12 @@
 // innermost axis with each operand's offset and step.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "parallel.hpp"
 #include "tapegrad/dtype.hpp"
 
 namespace tapegrad::kernels {
@@ -77,6 +79,55 @@ inline Strides broadcast_strides(const Shape& from_shape, const Strides& from_st
   for (std::size_t i = 0; i < from_shape.size(); ++i)
     out[lead + i] = from_shape[i] == 1 ? 0 : from_strides[i];
   return out;
+}
+
+}  // namespace tapegrad::kernels
+
+
+namespace tapegrad::kernels {
+
+// for_each_strided split over threads (Note [Deterministic chunking]): the innermost axis in pieces
+// of `grain` elements when it is the only one, else whole rows in groups of about `grain` elements.
+// Elementwise kernels give the same values however the pieces fall.
+template <std::size_t N, class Body>
+void parallel_for_each_strided(const Shape& shape, const std::array<const Strides*, N>& strides, Body&& body,
+                               std::int64_t grain = 16384) {
+  for (auto size : shape)
+    if (size == 0) return;
+  Layout<N> layout = coalesce<N>(shape, strides);
+  const std::size_t rank = layout.shape.size();
+  std::array<std::int64_t, N> steps{};
+  if (rank == 0) {
+    body(std::array<std::int64_t, N>{}, std::int64_t{1}, steps);
+    return;
+  }
+  for (std::size_t k = 0; k < N; ++k) steps[k] = layout.strides[k][rank - 1];
+  const std::int64_t inner = layout.shape[rank - 1];
+  if (rank == 1) {
+    parallel::for_chunks(inner, grain, [&](std::int64_t begin, std::int64_t end) {
+      std::array<std::int64_t, N> offsets;
+      for (std::size_t k = 0; k < N; ++k) offsets[k] = begin * steps[k];
+      body(offsets, end - begin, steps);
+    });
+    return;
+  }
+  std::int64_t rows = 1;
+  for (std::size_t axis = 0; axis + 1 < rank; ++axis) rows *= layout.shape[axis];
+  parallel::for_chunks(
+      rows, std::max<std::int64_t>(1, grain / inner),
+      [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t row = begin; row < end; ++row) {
+          std::array<std::int64_t, N> offsets{};
+          std::int64_t rest = row;
+          for (std::size_t axis = rank - 1; axis-- > 0;) {
+            const std::int64_t index = rest % layout.shape[axis];
+            rest /= layout.shape[axis];
+            for (std::size_t k = 0; k < N; ++k) offsets[k] += index * layout.strides[k][axis];
+          }
+          body(offsets, inner, steps);
+        }
+      },
+      inner);
 }
 
 }  // namespace tapegrad::kernels

@@ -1,14 +1,140 @@
 #include "kernels/reduce.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "internal.hpp"
 #include "kernels/copy.hpp"
 #include "kernels/loop.hpp"
+#include "kernels/simd_table.hpp"
+#include "parallel.hpp"
 
 namespace tapegrad::kernels {
 
 using detail::dispatch;
+using detail::dispatch_floating;
+
+namespace {
+
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+// The scalar path: any layout, any dtype.
+void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask, const Tensor& y) {
+  dispatch(x.dtype(), [&]<class T>() {
+    // The output, seen with stride 0 along the reduced axes, walks beside x.
+    Strides ys = y.strides();
+    for (std::size_t i = 0; i < mask.size(); ++i)
+      if (mask[i]) ys[i] = 0;
+    const T* xp = x.data<T>();
+    T* yp = const_cast<Tensor&>(y).data<T>();
+    auto combine = [kind](T acc, T v) {
+      if (kind == Reduce::sum) return acc + v;
+      if (kind == Reduce::max) return (v > acc || v != v) ? v : acc;  // NaN propagates
+      return (v < acc || v != v) ? v : acc;
+    };
+    for_each_strided<2>(x.shape(), {&x.strides(), &ys}, [&](auto offsets, std::int64_t n, auto steps) {
+      const T* xi = xp + offsets[0];
+      T* yi = yp + offsets[1];
+      if (steps[1] == 0) {  // reducing along the inner axis: accumulate in a register
+        T acc = *yi;
+        for (std::int64_t i = 0; i < n; ++i) acc = combine(acc, xi[i * steps[0]]);
+        *yi = acc;
+        return;
+      }
+      for (std::int64_t i = 0; i < n; ++i) yi[i * steps[1]] = combine(yi[i * steps[1]], xi[i * steps[0]]);
+    });
+  });
+}
+
+// Note [Deterministic reductions]: a row longer than `block` is always split into fixed blocks whose
+// partial results are combined in block order, whether one thread or many computed them; rows are
+// otherwise reduced whole by one thread. So the result never depends on the thread count.
+constexpr std::int64_t block = 32768;
+
+// rows x n contiguous, reducing each row.
+template <class T>
+void reduce_rows(ReduceInnerFn inner, std::int64_t rows, std::int64_t n, const T* x, T* y) {
+  if (n <= block) {
+    parallel::for_chunks(rows, std::max<std::int64_t>(1, block / std::max<std::int64_t>(n, 1)),
+                         [&](std::int64_t r0, std::int64_t r1) { inner(r1 - r0, n, x + r0 * n, y + r0); }, n);
+    return;
+  }
+  const std::int64_t blocks = (n + block - 1) / block;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::vector<T> partial(static_cast<std::size_t>(blocks));
+    parallel::for_chunks(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+      for (std::int64_t b = b0; b < b1; ++b)
+        inner(1, std::min(block, n - b * block), x + r * n + b * block, &partial[static_cast<std::size_t>(b)]);
+    }, block);
+    // fold the partials through the same kernel: a fixed order, whatever the thread count
+    inner(1, blocks, partial.data(), y + r);
+  }
+}
+
+// Tries the SIMD paths: x contiguous and the reduced axes forming one of the patterns
+// [reduced], [kept, reduced], [reduced, kept], [kept, reduced, kept] once size-1 axes are dropped
+// and neighbours merged. Returns false when the pattern is not one of those.
+bool reduce_fast(Reduce kind, const Tensor& x, const std::vector<bool>& mask, const Tensor& y) {
+  if (!is_floating(x.dtype()) || !x.is_contiguous()) return false;
+  std::vector<std::pair<std::int64_t, bool>> groups;  // (size, reduced)
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    if (x.shape()[i] == 1) continue;
+    if (!groups.empty() && groups.back().second == mask[i]) groups.back().first *= x.shape()[i];
+    else groups.emplace_back(x.shape()[i], mask[i]);
+  }
+  const int k = static_cast<int>(kind);
+  return dispatch_floating(x.dtype(), [&]<class T>() {
+    const int d = std::is_same_v<T, double> ? 1 : 0;
+    const SimdTable& table = simd_table();
+    const T* xp = x.data<T>();
+    T* yp = const_cast<Tensor&>(y).data<T>();
+    if (groups.empty()) {  // one element
+      *yp = *xp;
+      return true;
+    }
+    std::int64_t outer = 1, reduced = 1, inner = 1;
+    if (groups.size() == 1 && groups[0].second) {
+      reduced = groups[0].first;
+    } else if (groups.size() == 1) {  // nothing reduced (all reduced axes have size 1)
+      std::copy(xp, xp + groups[0].first, yp);
+      return true;
+    } else if (groups.size() == 2 && !groups[0].second) {
+      outer = groups[0].first;
+      reduced = groups[1].first;
+    } else if (groups.size() == 2) {
+      reduced = groups[0].first;
+      inner = groups[1].first;
+    } else if (groups.size() == 3 && !groups[0].second) {
+      outer = groups[0].first;
+      reduced = groups[1].first;
+      inner = groups[2].first;
+    } else {
+      return false;
+    }
+    if (inner == 1) {
+      reduce_rows<T>(table.reduce_inner[k][d], outer, reduced, xp, yp);
+      return true;
+    }
+    // Columns: y[o, j] folds x[o, 0..reduced, j]; threads take blocks of (o, column range).
+    ReduceOuterFn fold = table.reduce_outer[k][d];
+    const std::int64_t columns_per_task = std::max<std::int64_t>(64, block / std::max<std::int64_t>(reduced, 1));
+    const std::int64_t column_tasks = (inner + columns_per_task - 1) / columns_per_task;
+    parallel::for_chunks(outer * column_tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
+      for (std::int64_t t = t0; t < t1; ++t) {
+        const std::int64_t o = t / column_tasks, c0 = (t % column_tasks) * columns_per_task;
+        const std::int64_t c1 = std::min(inner, c0 + columns_per_task);
+        fold(reduced, c1 - c0, inner, xp + o * reduced * inner + c0, yp + o * inner + c0);
+      }
+    }, reduced * columns_per_task);
+    return true;
+  });
+}
+
+}  // namespace
 
 Tensor reduce(Reduce kind, const Tensor& x, const std::vector<bool>& mask, bool keepdim) {
   Shape kept = detail::reduced_shape(x.shape(), mask, true);
@@ -22,37 +148,12 @@ Tensor reduce(Reduce kind, const Tensor& x, const std::vector<bool>& mask, bool 
       if (kind == Reduce::min) start = std::numeric_limits<T>::infinity();
     }
     fill(y, static_cast<double>(start));
-    // The output, seen with stride 0 along the reduced axes, walks beside x.
-    Strides ys = y.strides();
-    for (std::size_t i = 0; i < mask.size(); ++i)
-      if (mask[i]) ys[i] = 0;
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    for_each_strided<2>(x.shape(), {&x.strides(), &ys}, [&](auto offsets, std::int64_t n, auto steps) {
-      const T* xi = xp + offsets[0];
-      T* yi = yp + offsets[1];
-      if (steps[1] == 0) {  // reducing along the inner axis: accumulate in a register
-        T acc = *yi;
-        for (std::int64_t i = 0; i < n; ++i) {
-          T v = xi[i * steps[0]];
-          if (kind == Reduce::sum) acc += v;
-          else if (kind == Reduce::max) acc = (v > acc || v != v) ? v : acc;  // NaN propagates
-          else acc = (v < acc || v != v) ? v : acc;
-        }
-        *yi = acc;
-        return;
-      }
-      for (std::int64_t i = 0; i < n; ++i) {
-        T v = xi[i * steps[0]];
-        T& out = yi[i * steps[1]];
-        if (kind == Reduce::sum) out += v;
-        else if (kind == Reduce::max) out = (v > out || v != v) ? v : out;
-        else out = (v < out || v != v) ? v : out;
-      }
-    });
   });
-  if (!keepdim) y = detail::make_view(y, detail::reduced_shape(x.shape(), mask, false),
-                                      contiguous_strides(detail::reduced_shape(x.shape(), mask, false)), 0);
+  if (!reduce_fast(kind, x, mask, y)) reduce_generic(kind, x, mask, y);
+  if (!keepdim) {
+    Shape shape = detail::reduced_shape(x.shape(), mask, false);
+    y = detail::make_view(y, shape, contiguous_strides(shape), 0);
+  }
   return y;
 }
 
@@ -92,8 +193,8 @@ Tensor arg_reduce(bool is_max, const Tensor& x, std::int64_t axis, bool keepdim)
         T best_value = row[0];
         for (std::int64_t j = 1; j < length; ++j) {
           T v = row[j * step];
-          if (best_value != best_value) break;  // NaN wins, first one
-          if (v != v || (is_max ? v > best_value : v < best_value)) {
+          if (is_nan(best_value)) break;  // NaN wins, the first one
+          if (is_nan(v) || (is_max ? v > best_value : v < best_value)) {
             best = j;
             best_value = v;
           }

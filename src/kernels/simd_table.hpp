@@ -1,0 +1,56 @@
+// Note [Kernels per instruction set]
+// The SIMD bodies of the elementwise and reduction kernels are templates over an xsimd architecture
+// (simd_kernels.hpp), instantiated once per instruction set in their own translation units
+// (simd_sse2.cpp with the x86-64 baseline flags, simd_avx2.cpp with -mavx2 -mfma). Each unit fills
+// one table of function pointers; simd_table() picks the table of kernels::active_isa() at run time.
+// So one binary runs on any x86-64 and uses AVX2+FMA where present. Only contiguous inner loops
+// live here: the callers (elementwise.cpp, reduce.cpp) walk shapes, broadcasting and threads.
+#pragma once
+
+#include <cstdint>
+#include <tuple>
+
+#include "kernels/formulas.hpp"
+
+namespace tapegrad::kernels {
+
+// How a binary kernel reads its operands: both vectors, or one of them a single repeated value.
+enum Broadcast : int { both_vectors = 0, b_scalar = 1, a_scalar = 2 };
+
+using UnaryFn = void (*)(std::int64_t n, const void* x, void* y, const Params& params);
+// gx = Op'(x, y) * gy; x or y may point at gy when the op does not read them.
+using UnaryBackwardFn = void (*)(std::int64_t n, const void* x, const void* y, const void* gy, void* gx,
+                                 const Params& params);
+using BinaryFn = void (*)(std::int64_t n, const void* a, const void* b, void* y);
+// The gradient for one operand, at the output's shape: a and b follow the Broadcast mode, y and gy
+// are vectors.
+using BinaryBackwardFn = void (*)(std::int64_t n, const void* a, const void* b, const void* y, const void* gy,
+                                  void* g);
+// rows x n row-major: y[r] = reduce(x[r, :])
+using ReduceInnerFn = void (*)(std::int64_t rows, std::int64_t n, const void* x, void* y);
+// rows x n, rows ld apart: y[j] = reduce(y[j], x[0, j], ..., x[rows-1, j]) (y holds the running value)
+using ReduceOuterFn = void (*)(std::int64_t rows, std::int64_t n, std::int64_t ld, const void* x, void* y);
+
+inline constexpr int n_unary = std::tuple_size_v<unary_ops>;
+inline constexpr int n_binary = std::tuple_size_v<binary_ops>;
+inline constexpr int n_reduce = 3;  // Reduce::sum, max, min
+
+struct SimdTable {
+  const char* isa;
+  // [op][dtype: 0 float32, 1 float64]
+  UnaryFn unary[n_unary][2];
+  UnaryBackwardFn unary_backward[n_unary][2];
+  // [op][dtype][Broadcast]; null for ops without a SIMD body (comparisons)
+  BinaryFn binary[n_binary][2][3];
+  // [op][dtype][which operand][Broadcast]
+  BinaryBackwardFn binary_backward[n_binary][2][2][3];
+  ReduceInnerFn reduce_inner[n_reduce][2];
+  ReduceOuterFn reduce_outer[n_reduce][2];
+};
+
+const SimdTable& simd_table_sse2();
+const SimdTable& simd_table_avx2();
+// The table of the active instruction set (kernels::active_isa()).
+const SimdTable& simd_table();
+
+}  // namespace tapegrad::kernels
