@@ -46,27 +46,35 @@ struct SavedTensor {
   std::uint64_t version = 0;
 };
 
+struct Output {
+  std::weak_ptr<TensorImpl> tensor;  // not owning: an entry must not keep its outputs alive
+  Shape shape;
+  DType dtype = DType::float32;
+  Tensor grad;  // pending gradient during a backward run
+};
+
 struct Entry {
   std::uint64_t serial = 0;
   std::string op;
   std::source_location at;
-  std::vector<Edge> inputs;
-  std::vector<SavedTensor> saved;
+  SmallVector<Edge, 2> inputs;
+  SmallVector<SavedTensor, 3> saved;
   BackwardFn backward;
-  std::vector<std::weak_ptr<TensorImpl>> outputs;
-  std::vector<Shape> output_shapes;
-  std::vector<DType> output_dtypes;
-  std::vector<Tensor> grads;  // pending output gradients during a backward run
+  SmallVector<Output, 1> outputs;
   bool released = false;
 
+  bool reached() const {
+    return std::any_of(outputs.begin(), outputs.end(), [](const Output& o) { return o.grad.defined(); });
+  }
+  void clear_grads() {
+    for (auto& o : outputs) o.grad = Tensor();
+  }
   void release() {
     released = true;
     inputs.clear();
-    inputs.shrink_to_fit();
     saved.clear();
-    saved.shrink_to_fit();
     backward = nullptr;
-    grads.clear();
+    clear_grads();
   }
 };
 
@@ -101,7 +109,7 @@ struct Tape {
       if (e.released) continue;
       if (!needed[j])
         for (const auto& out : e.outputs)
-          if (!out.expired()) needed[j] = 1;
+          if (!out.tensor.expired()) needed[j] = 1;
       if (!needed[j]) {
         e.release();
         continue;
@@ -110,8 +118,10 @@ struct Tape {
         if (edge.serial)
           if (auto p = find(edge.serial); p >= 0) needed[static_cast<std::size_t>(p)] = 1;
     }
-    std::erase_if(entries, [](const Entry& e) { return e.released; });
-    if (entries.empty()) entries.shrink_to_fit();
+    if (std::all_of(entries.begin(), entries.end(), [](const Entry& e) { return e.released; })) entries.clear();
+    else std::erase_if(entries, [](const Entry& e) { return e.released; });
+    // The vector's capacity is kept for the next step of a training loop, unless it is large.
+    if (entries.empty() && entries.capacity() > 65536) entries.shrink_to_fit();
     sweep_at = std::max<std::size_t>(1024, 2 * entries.size());
   }
 };
@@ -147,8 +157,8 @@ struct BackwardRun {
                          "backward or a TapeScope; pass retain_graph=true to backward twice)",
                          "a tensor whose producing op is gone", at);
       Entry& producer = tape.entries[static_cast<std::size_t>(p)];
-      if (producer.grads.size() < producer.outputs.size()) producer.grads.resize(producer.outputs.size());
-      producer.grads[edge.output] = add(producer.grads[edge.output], g);
+      Tensor& pending = producer.outputs[edge.output].grad;
+      pending = add(pending, g);
       return;
     }
     if (!edge.leaf) return;
@@ -177,8 +187,8 @@ struct BackwardRun {
                          e.at);
     if (functional)
       for (auto& [serial, output, slot] : wanted_outputs)
-        if (serial == e.serial && output < e.grads.size() && e.grads[output].defined())
-          results[slot] = add(results[slot], e.grads[output]);
+        if (serial == e.serial && output < e.outputs.size() && e.outputs[output].grad.defined())
+          results[slot] = add(results[slot], e.outputs[output].grad);
     Backward context(e, *this);
     e.backward(context);
   }
@@ -206,7 +216,6 @@ TapeScope::TapeScope() : first_serial_(detail::current_tape().next_serial) {}
 TapeScope::~TapeScope() {
   Tape& tape = detail::current_tape();
   while (!tape.entries.empty() && tape.entries.back().serial >= first_serial_) tape.entries.pop_back();
-  if (tape.entries.empty()) tape.entries.shrink_to_fit();
 }
 
 TapeStats tape_stats() {
@@ -241,7 +250,6 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
   e.serial = tape.next_serial++;
   e.op = op;
   e.at = at;
-  e.inputs.reserve(inputs.size());
   for (const Tensor& x : inputs) {
     detail::Edge edge;
     if (x.defined()) {
@@ -261,7 +269,6 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
     }
     e.inputs.push_back(std::move(edge));
   }
-  e.saved.reserve(saved.size());
   for (Tensor& s : saved) {
     auto version = s.impl().storage->version;
     e.saved.push_back({std::move(s), version});
@@ -279,9 +286,7 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
     impl.tape_id = tape.id;
     impl.serial = e.serial;
     impl.output_index = static_cast<std::uint32_t>(k);
-    e.outputs.push_back(y.impl_ptr());
-    e.output_shapes.push_back(impl.shape);
-    e.output_dtypes.push_back(impl.dtype);
+    e.outputs.push_back({y.impl_ptr(), impl.shape, impl.dtype, Tensor()});
   }
   tape.entries.push_back(std::move(e));
   if (tape.entries.size() >= tape.sweep_at) tape.sweep();
@@ -298,21 +303,39 @@ Tensor record(std::string_view op, std::initializer_list<Tensor> inputs, Tensor 
 // ------------------------------------------------------------------ the Backward context
 
 const Tensor& Backward::gy(std::size_t output) const {
-  if (entry_->grads.size() < entry_->outputs.size()) entry_->grads.resize(entry_->outputs.size());
-  Tensor& g = entry_->grads.at(output);
-  if (!g.defined()) g = zeros(entry_->output_shapes[output], entry_->output_dtypes[output]);
-  return g;
+  check_index("gy", output, entry_->outputs.size());
+  detail::Output& o = entry_->outputs[output];
+  if (!o.grad.defined()) o.grad = zeros(o.shape, o.dtype);
+  return o.grad;
 }
-const Tensor& Backward::saved(std::size_t k) const { return entry_->saved.at(k).tensor; }
+const Tensor& Backward::saved(std::size_t k) const {
+  check_index("saved", k, entry_->saved.size());
+  return entry_->saved[k].tensor;
+}
 std::size_t Backward::num_inputs() const { return entry_->inputs.size(); }
-bool Backward::needs_grad(std::size_t input) const { return entry_->inputs.at(input).needs_grad; }
-const Shape& Backward::input_shape(std::size_t input) const { return entry_->inputs.at(input).shape; }
-DType Backward::input_dtype(std::size_t input) const { return entry_->inputs.at(input).dtype; }
+bool Backward::needs_grad(std::size_t input) const {
+  check_index("needs_grad", input, entry_->inputs.size());
+  return entry_->inputs[input].needs_grad;
+}
+const Shape& Backward::input_shape(std::size_t input) const {
+  check_index("input_shape", input, entry_->inputs.size());
+  return entry_->inputs[input].shape;
+}
+DType Backward::input_dtype(std::size_t input) const {
+  check_index("input_dtype", input, entry_->inputs.size());
+  return entry_->inputs[input].dtype;
+}
+void Backward::check_index(std::string_view what, std::size_t index, std::size_t count) const {
+  if (index >= count)
+    fail<GraphError>(entry_->op, "backward asked for " + std::string(what) + " of a slot the op does not have",
+                     "index " + std::to_string(index) + " of " + std::to_string(count), entry_->at);
+}
 std::string_view Backward::op() const { return entry_->op; }
 const std::source_location& Backward::where() const { return entry_->at; }
 
 void Backward::accumulate(std::size_t input, const Tensor& g) {
-  const detail::Edge& edge = entry_->inputs.at(input);
+  check_index("accumulate", input, entry_->inputs.size());
+  const detail::Edge& edge = entry_->inputs[input];
   if (!edge.needs_grad || !g.defined()) return;
   Tensor gx = g;
   if (gx.shape() != edge.shape) {
@@ -397,7 +420,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
     std::vector<std::size_t>& ran;
     ~Cleanup() {
       for (std::int64_t j = 0; j <= start && j < static_cast<std::int64_t>(tape.entries.size()); ++j)
-        tape.entries[static_cast<std::size_t>(j)].grads.clear();
+        tape.entries[static_cast<std::size_t>(j)].clear_grads();
       if (!retain) {
         for (auto j : ran) tape.entries[j].release();
         tape.sweep();
@@ -408,10 +431,9 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
   for (auto& [edge, gy] : seeds) run.deliver(edge, gy);
   for (std::int64_t j = start; j >= 0; --j) {
     Entry& e = tape.entries[static_cast<std::size_t>(j)];
-    bool reached = std::any_of(e.grads.begin(), e.grads.end(), [](const Tensor& g) { return g.defined(); });
-    if (!reached) continue;
+    if (!e.reached()) continue;
     run.run(e);
-    e.grads.clear();
+    e.clear_grads();
     ran.push_back(static_cast<std::size_t>(j));
   }
   return std::move(run.results);

@@ -64,9 +64,11 @@ namespace detail {
 
 Storage::Storage(std::size_t size) : bytes(size) {
   // 64-byte alignment: whole cache lines, and aligned SIMD loads of any width.
-  data = ::operator new(std::max<std::size_t>(size, 64), std::align_val_t{64});
+  data = size <= inline_bytes ? static_cast<void*>(small) : ::operator new(size, std::align_val_t{64});
 }
-Storage::~Storage() { ::operator delete(data, std::align_val_t{64}); }
+Storage::~Storage() {
+  if (data != small) ::operator delete(data, std::align_val_t{64});
+}
 
 Tensor new_tensor(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();

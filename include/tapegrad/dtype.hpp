@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tapegrad/small_vector.hpp"
+
 namespace tapegrad {
 
 enum class DType : std::uint8_t { float32, float64, int64 };
@@ -34,9 +36,9 @@ template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType
 template <class T> inline constexpr DType dtype_v = dtype_of<T>::value;
 
 // Sizes of each axis, outermost first (row-major).
-using Shape = std::vector<std::int64_t>;
+using Shape = SmallVector<std::int64_t, 6>;
 // Element (not byte) steps between neighbours along each axis.
-using Strides = std::vector<std::int64_t>;
+using Strides = SmallVector<std::int64_t, 6>;
 // A set of axes; negative values count from the end. Empty means "all axes" for reductions.
 using Axes = std::vector<std::int64_t>;
 

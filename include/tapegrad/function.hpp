@@ -62,6 +62,7 @@ class Backward {
  private:
   friend struct detail::BackwardRun;
   Backward(detail::Entry& entry, detail::BackwardRun& run) : entry_(&entry), run_(&run) {}
+  void check_index(std::string_view what, std::size_t index, std::size_t count) const;
   detail::Entry* entry_;
   detail::BackwardRun* run_;
 };

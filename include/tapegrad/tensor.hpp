@@ -17,8 +17,10 @@ namespace tapegrad {
 
 namespace detail {
 
-// A 64-byte-aligned buffer. `version` counts in-place writes (Note [Version counter] in tape.cpp).
+// A 64-byte-aligned buffer; small ones live inline, saving an allocation for tiny tensors.
+// `version` counts in-place writes (Note [Version counter] in tape.cpp).
 struct Storage {
+  static constexpr std::size_t inline_bytes = 64;
   explicit Storage(std::size_t bytes);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -27,6 +29,7 @@ struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
   std::uint64_t version = 0;
+  alignas(64) unsigned char small[inline_bytes];
 };
 
 struct TensorImpl {

@@ -15,8 +15,8 @@ namespace tapegrad::kernels {
 
 template <std::size_t N>
 struct Layout {
-  std::vector<std::int64_t> shape;
-  std::array<std::vector<std::int64_t>, N> strides;
+  Shape shape;
+  std::array<Strides, N> strides;
 };
 
 // Drops size-1 axes and merges neighbours that are contiguous for every operand.
@@ -55,7 +55,7 @@ void for_each_strided(const Shape& shape, const std::array<const Strides*, N>& s
   }
   for (std::size_t k = 0; k < N; ++k) steps[k] = layout.strides[k][rank - 1];
   const std::int64_t inner = layout.shape[rank - 1];
-  std::vector<std::int64_t> index(rank, 0);
+  Shape index(rank, 0);
   while (true) {
     body(offsets, inner, steps);
     // advance the outer axes like an odometer
