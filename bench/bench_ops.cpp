@@ -1,0 +1,319 @@
+// tapegrad's public ops side by side with plain C++ loops on the same number of threads.
+//
+//   build/bench/bench_ops [Google Benchmark flags]      (tools/bench runs it and joins the results)
+//
+// Benchmark names are <workload>/<impl>: workload like add_4M_t2 (op, size, thread count), impl
+// `ours` (the public op, allocation of its output included: that is what a user pays) or `loop`
+// (bench/loops.cpp into a preallocated output, split over the threads by bench::StaticSplit).
+// Inputs are made outside the timed loop. Times are wall-clock (UseRealTime), as work runs on
+// several threads.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <tapegrad/tapegrad.hpp>
+#include <vector>
+
+#include "loops.hpp"
+#include "split.hpp"
+
+namespace tg = tapegrad;
+
+namespace {
+
+constexpr std::int64_t big = std::int64_t{4} << 20;   // 4M floats: 16 MB per array, beyond the caches
+constexpr std::int64_t small = std::int64_t{64} << 10;  // 64K floats: 256 KB per array, in L2/L3
+constexpr std::int64_t rows = 4096, columns = 1000;
+constexpr int tiny_steps = 3333;                        // 3 ops per step, plus the final sum
+constexpr std::int64_t tiny_ops = 3 * tiny_steps + 1;  // 10,000
+const int thread_counts[] = {1, 2};
+
+std::string size_name(std::int64_t n) {
+  return n % (1 << 20) == 0 ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+}
+
+tg::Tensor input(tg::Shape shape, double low, double high, std::uint64_t seed) {
+  tg::Generator gen(seed);
+  return tg::uniform(std::move(shape), low, high, tg::float32, &gen);
+}
+
+void set_bytes(benchmark::State& state, std::int64_t bytes_per_iteration) {
+  state.SetBytesProcessed(state.iterations() * bytes_per_iteration);
+}
+
+// --- elementwise
+
+struct UnaryCase {
+  const char* name;
+  tg::Tensor (*ours)(const tg::Tensor&);
+  void (*loop)(const float*, float*, std::int64_t, std::int64_t);
+};
+const UnaryCase unary_cases[] = {
+    {"relu", [](const tg::Tensor& x) { return tg::relu(x); }, bench::loops::relu},
+    {"sigmoid", [](const tg::Tensor& x) { return tg::sigmoid(x); }, bench::loops::sigmoid},
+    {"tanh", [](const tg::Tensor& x) { return tg::tanh(x); }, bench::loops::tanh},
+    {"exp", [](const tg::Tensor& x) { return tg::exp(x); }, bench::loops::exp},
+};
+
+struct BinaryCase {
+  const char* name;
+  tg::Tensor (*ours)(const tg::Tensor&, const tg::Tensor&);
+  void (*loop)(const float*, const float*, float*, std::int64_t, std::int64_t);
+};
+const BinaryCase binary_cases[] = {
+    {"add", [](const tg::Tensor& a, const tg::Tensor& b) { return tg::add(a, b); }, bench::loops::add},
+    {"mul", [](const tg::Tensor& a, const tg::Tensor& b) { return tg::mul(a, b); }, bench::loops::mul},
+};
+
+void unary_ours(benchmark::State& state, UnaryCase op, std::int64_t n, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor x = input({n}, -2.0, 2.0, 1);
+  for (auto _ : state) {
+    tg::Tensor y = op.ours(x);
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, 2 * n * 4);
+}
+
+void unary_loop(benchmark::State& state, UnaryCase op, std::int64_t n, int threads) {
+  const tg::Tensor x = input({n}, -2.0, 2.0, 1);
+  tg::Tensor y = tg::empty({n});
+  const float* xs = x.data<float>();
+  float* ys = y.data<float>();
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int, std::int64_t begin, std::int64_t end) { op.loop(xs, ys, begin, end); };
+  for (auto _ : state) {
+    split.run(n, body);
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * n * 4);
+}
+
+void binary_ours(benchmark::State& state, BinaryCase op, std::int64_t n, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor a = input({n}, -2.0, 2.0, 1);
+  const tg::Tensor b = input({n}, -2.0, 2.0, 2);
+  for (auto _ : state) {
+    tg::Tensor y = op.ours(a, b);
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, 3 * n * 4);
+}
+
+void binary_loop(benchmark::State& state, BinaryCase op, std::int64_t n, int threads) {
+  const tg::Tensor a = input({n}, -2.0, 2.0, 1);
+  const tg::Tensor b = input({n}, -2.0, 2.0, 2);
+  tg::Tensor y = tg::empty({n});
+  const float* as = a.data<float>();
+  const float* bs = b.data<float>();
+  float* ys = y.data<float>();
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int, std::int64_t begin, std::int64_t end) {
+    op.loop(as, bs, ys, begin, end);
+  };
+  for (auto _ : state) {
+    split.run(n, body);
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 3 * n * 4);
+}
+
+// --- reductions and softmax
+
+void sum_all_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor x = input({big}, 0.0, 1.0, 3);
+  for (auto _ : state) {
+    tg::Tensor y = tg::sum(x);
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, big * 4);
+}
+
+void sum_all_loop(benchmark::State& state, int threads) {
+  const tg::Tensor x = input({big}, 0.0, 1.0, 3);
+  const float* xs = x.data<float>();
+  struct alignas(64) Partial {
+    float value = 0.0f;
+  };
+  std::vector<Partial> partial(static_cast<std::size_t>(threads));
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int part, std::int64_t begin, std::int64_t end) {
+    partial[static_cast<std::size_t>(part)].value = bench::loops::sum(xs, begin, end);
+  };
+  for (auto _ : state) {
+    for (auto& p : partial) p.value = 0.0f;
+    split.run(big, body);
+    float total = 0.0f;
+    for (const auto& p : partial) total += p.value;
+    benchmark::DoNotOptimize(total);
+  }
+  set_bytes(state, big * 4);
+}
+
+void sum_rows_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor x = input({rows, columns}, -4.0, 4.0, 4);
+  for (auto _ : state) {
+    tg::Tensor y = tg::sum(x, {1});
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, (rows * columns + rows) * 4);
+}
+
+void sum_rows_loop(benchmark::State& state, int threads) {
+  const tg::Tensor x = input({rows, columns}, -4.0, 4.0, 4);
+  tg::Tensor y = tg::empty({rows});
+  const float* xs = x.data<float>();
+  float* ys = y.data<float>();
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int, std::int64_t begin, std::int64_t end) {
+    bench::loops::sum_rows(xs, columns, ys, begin, end);
+  };
+  for (auto _ : state) {
+    split.run(rows, body, 1);
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, (rows * columns + rows) * 4);
+}
+
+void softmax_rows_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor x = input({rows, columns}, -4.0, 4.0, 5);
+  for (auto _ : state) {
+    tg::Tensor y = tg::softmax(x, 1);
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, 2 * rows * columns * 4);
+}
+
+void softmax_rows_loop(benchmark::State& state, int threads) {
+  const tg::Tensor x = input({rows, columns}, -4.0, 4.0, 5);
+  tg::Tensor y = tg::empty({rows, columns});
+  const float* xs = x.data<float>();
+  float* ys = y.data<float>();
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int, std::int64_t begin, std::int64_t end) {
+    bench::loops::softmax_rows(xs, columns, ys, begin, end);
+  };
+  for (auto _ : state) {
+    split.run(rows, body, 1);
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * columns * 4);
+}
+
+// --- many tiny ops: the per-op overhead of recording and replaying the tape
+
+// h ← tanh(h * w + x), 3,333 times over 4-element leaves, then sum(h).backward(): 10,000 ops
+// forward and their backward. items/s counts ops, so 1 / items_per_second is the time per op.
+void tiny_chain_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  tg::Tensor x = input({4}, -1.0, 1.0, 6);
+  tg::Tensor w = input({4}, -1.0, 1.0, 7);
+  x.requires_grad_();
+  w.requires_grad_();
+  for (auto _ : state) {
+    tg::Tensor h = x;
+    for (int step = 0; step < tiny_steps; ++step) h = tg::tanh(tg::add(tg::mul(h, w), x));
+    tg::sum(h).backward();
+    x.zero_grad();
+    w.zero_grad();
+  }
+  state.SetItemsProcessed(state.iterations() * tiny_ops);
+  state.counters["ops"] = static_cast<double>(tiny_ops);
+  state.counters["tape_entries_after"] = static_cast<double>(tg::tape_stats().entries);
+}
+
+// --- the two sides must compute the same thing, or the comparison means nothing
+
+double max_difference(const tg::Tensor& ours, const tg::Tensor& loop) {
+  const std::vector<float> a = ours.to_vector<float>();
+  const std::vector<float> b = loop.to_vector<float>();
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(double{a[i]} - double{b[i]}) / (1.0 + std::abs(double{b[i]})));
+  return worst;
+}
+
+// Runs each workload once on one thread and reports (stderr) where ours and the loop disagree by
+// more than float rounding. A report, not a test: timing runs go on regardless.
+void verify() {
+  constexpr double tolerance = 1e-4;
+  const std::int64_t n = 1000;
+  const tg::Tensor a = input({n}, -2.0, 2.0, 11);
+  const tg::Tensor b = input({n}, -2.0, 2.0, 12);
+  auto report = [&](const std::string& what, double difference) {
+    if (difference > tolerance)
+      std::fprintf(stderr, "bench_ops: %s: ours and the loop differ by %g (relative)\n", what.c_str(), difference);
+  };
+  for (const BinaryCase& op : binary_cases) {
+    tg::Tensor y = tg::empty({n});
+    op.loop(a.data<float>(), b.data<float>(), y.data<float>(), 0, n);
+    report(op.name, max_difference(op.ours(a, b), y));
+  }
+  for (const UnaryCase& op : unary_cases) {
+    tg::Tensor y = tg::empty({n});
+    op.loop(a.data<float>(), y.data<float>(), 0, n);
+    report(op.name, max_difference(op.ours(a), y));
+  }
+  const tg::Tensor x = input({64, 1000}, -4.0, 4.0, 13);
+  tg::Tensor sums = tg::empty({64});
+  bench::loops::sum_rows(x.data<float>(), 1000, sums.data<float>(), 0, 64);
+  report("sum_rows", max_difference(tg::sum(x, {1}), sums));
+  report("sum", max_difference(tg::sum(x).reshape({1}), tg::full({1}, bench::loops::sum(x.data<float>(), 0, 64000))));
+  tg::Tensor softmax = tg::empty({64, 1000});
+  bench::loops::softmax_rows(x.data<float>(), 1000, softmax.data<float>(), 0, 64);
+  report("softmax_rows", max_difference(tg::softmax(x, 1), softmax));
+}
+
+template <class Function, class... Args>
+void register_benchmark(const std::string& name, Function function, Args... args) {
+  benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
+}
+
+void register_all() {
+  const bool loops = bench::loops::supported();
+  if (!loops) std::fprintf(stderr, "bench_ops: this CPU lacks AVX2/FMA; the plain-loop references are skipped\n");
+  // Each workload's `ours` and `loop` run back to back, so both see the same machine state.
+  for (int t : thread_counts) {
+    const std::string threads = "_t" + std::to_string(t);
+    for (std::int64_t n : {big, small}) {
+      for (const BinaryCase& op : binary_cases) {
+        const std::string workload = std::string(op.name) + "_" + size_name(n) + threads;
+        register_benchmark(workload + "/ours", binary_ours, op, n, t);
+        if (loops) register_benchmark(workload + "/loop", binary_loop, op, n, t);
+      }
+      for (const UnaryCase& op : unary_cases) {
+        const std::string workload = std::string(op.name) + "_" + size_name(n) + threads;
+        register_benchmark(workload + "/ours", unary_ours, op, n, t);
+        if (loops) register_benchmark(workload + "/loop", unary_loop, op, n, t);
+      }
+    }
+    register_benchmark("sum_4M" + threads + "/ours", sum_all_ours, t);
+    if (loops) register_benchmark("sum_4M" + threads + "/loop", sum_all_loop, t);
+    register_benchmark("sum_rows_4096x1000" + threads + "/ours", sum_rows_ours, t);
+    if (loops) register_benchmark("sum_rows_4096x1000" + threads + "/loop", sum_rows_loop, t);
+    register_benchmark("softmax_rows_4096x1000" + threads + "/ours", softmax_rows_ours, t);
+    if (loops) register_benchmark("softmax_rows_4096x1000" + threads + "/loop", softmax_rows_loop, t);
+    register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("loops", "bench/loops.cpp, -O3 -mavx2 -mfma, no -ffast-math");
+  if (bench::loops::supported()) verify();
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,192 @@
+// The LibTorch peer: the workloads of bench_ops and bench_gemm, run through LibTorch's C++ API
+// (Debian libtorch-dev 1.13), so its numbers join the same table (tools/bench).
+//
+//   ninja -C build bench/torch_ops && build/bench/torch_ops [Google Benchmark flags]
+//
+// Names are <workload>/libtorch with the workload spelt as in bench_ops / bench_gemm. Outputs are
+// allocated by each call, as in our ops. Thread counts: torch::set_num_threads(n), and OpenBLAS
+// (under torch::mm) set to n as well when it is the BLAS in this process; otherwise OpenBLAS would
+// use every core even in a _t1 workload.
+#include <benchmark/benchmark.h>
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr std::int64_t big = std::int64_t{4} << 20;
+constexpr std::int64_t small = std::int64_t{64} << 10;
+constexpr std::int64_t rows = 4096, columns = 1000;
+constexpr int tiny_steps = 3333;
+constexpr std::int64_t tiny_ops = 3 * tiny_steps + 1;
+const int thread_counts[] = {1, 2};
+
+void set_threads(int n) {
+  torch::set_num_threads(n);
+  using SetThreads = void (*)(int);
+  static auto openblas_set_num_threads =
+      reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+std::string size_name(std::int64_t n) {
+  return n % (1 << 20) == 0 ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+}
+
+torch::Tensor input(std::vector<std::int64_t> shape, double low, double high) {
+  return torch::rand(shape) * (high - low) + low;
+}
+
+void set_bytes(benchmark::State& state, std::int64_t bytes_per_iteration) {
+  state.SetBytesProcessed(state.iterations() * bytes_per_iteration);
+}
+
+struct UnaryCase {
+  const char* name;
+  torch::Tensor (*op)(const torch::Tensor&);
+};
+const UnaryCase unary_cases[] = {
+    {"relu", [](const torch::Tensor& x) { return torch::relu(x); }},
+    {"sigmoid", [](const torch::Tensor& x) { return torch::sigmoid(x); }},
+    {"tanh", [](const torch::Tensor& x) { return torch::tanh(x); }},
+    {"exp", [](const torch::Tensor& x) { return torch::exp(x); }},
+};
+struct BinaryCase {
+  const char* name;
+  torch::Tensor (*op)(const torch::Tensor&, const torch::Tensor&);
+};
+const BinaryCase binary_cases[] = {
+    {"add", [](const torch::Tensor& a, const torch::Tensor& b) { return torch::add(a, b); }},
+    {"mul", [](const torch::Tensor& a, const torch::Tensor& b) { return torch::mul(a, b); }},
+};
+
+void unary(benchmark::State& state, UnaryCase c, std::int64_t n, int threads) {
+  set_threads(threads);
+  const torch::Tensor x = input({n}, -2.0, 2.0);
+  for (auto _ : state) {
+    torch::Tensor y = c.op(x);
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  set_bytes(state, 2 * n * 4);
+}
+
+void binary(benchmark::State& state, BinaryCase c, std::int64_t n, int threads) {
+  set_threads(threads);
+  const torch::Tensor a = input({n}, -2.0, 2.0);
+  const torch::Tensor b = input({n}, -2.0, 2.0);
+  for (auto _ : state) {
+    torch::Tensor y = c.op(a, b);
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  set_bytes(state, 3 * n * 4);
+}
+
+void sum_all(benchmark::State& state, int threads) {
+  set_threads(threads);
+  const torch::Tensor x = input({big}, 0.0, 1.0);
+  for (auto _ : state) {
+    torch::Tensor y = torch::sum(x);
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  set_bytes(state, big * 4);
+}
+
+void sum_rows(benchmark::State& state, int threads) {
+  set_threads(threads);
+  const torch::Tensor x = input({rows, columns}, -4.0, 4.0);
+  for (auto _ : state) {
+    torch::Tensor y = torch::sum(x, {1});
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  set_bytes(state, (rows * columns + rows) * 4);
+}
+
+void softmax_rows(benchmark::State& state, int threads) {
+  set_threads(threads);
+  const torch::Tensor x = input({rows, columns}, -4.0, 4.0);
+  for (auto _ : state) {
+    torch::Tensor y = torch::softmax(x, 1);
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  set_bytes(state, 2 * rows * columns * 4);
+}
+
+// The same chain as bench_ops' tiny_chain_ours: h ← tanh(h * w + x), then sum(h).backward().
+void tiny_chain(benchmark::State& state, int threads) {
+  set_threads(threads);
+  torch::Tensor x = input({4}, -1.0, 1.0).requires_grad_();
+  torch::Tensor w = input({4}, -1.0, 1.0).requires_grad_();
+  for (auto _ : state) {
+    torch::Tensor h = x;
+    for (int step = 0; step < tiny_steps; ++step) h = torch::tanh(torch::add(torch::mul(h, w), x));
+    torch::sum(h).backward();
+    x.mutable_grad().zero_();
+    w.mutable_grad().zero_();
+  }
+  state.SetItemsProcessed(state.iterations() * tiny_ops);
+  state.counters["ops"] = static_cast<double>(tiny_ops);
+}
+
+// C[m, n] = op(A) · op(B) with op(A) [m, k], op(B) [k, n]: the product's dimensions are the name's
+// MxKxN whatever the storage. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
+// transposed: the ga = gy · Bᵀ of a linear layer), "Atgy" (A stored [k, m]: gb = Aᵀ · gy).
+struct GemmShape {
+  std::int64_t m, k, n;
+};
+const GemmShape gemm_shapes[] = {{64, 784, 256},  {64, 256, 784},  {256, 256, 256},  {512, 512, 512},
+                                 {1024, 1024, 1024}, {64, 156, 512}, {12544, 288, 64}};
+const char* gemm_variants[] = {"", "gyBt", "Atgy"};
+
+void gemm(benchmark::State& state, GemmShape s, std::string variant, int threads) {
+  set_threads(threads);
+  const torch::Tensor a = variant == "Atgy" ? input({s.k, s.m}, -1.0, 1.0).t() : input({s.m, s.k}, -1.0, 1.0);
+  const torch::Tensor b = variant == "gyBt" ? input({s.n, s.k}, -1.0, 1.0).t() : input({s.k, s.n}, -1.0, 1.0);
+  for (auto _ : state) {
+    torch::Tensor c = torch::mm(a, b);
+    benchmark::DoNotOptimize(c.data_ptr<float>());
+  }
+  state.counters["FLOPS"] =
+      benchmark::Counter(2.0 * static_cast<double>(s.m * s.k * s.n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Function, class... Args>
+void register_benchmark(const std::string& name, Function function, Args... args) {
+  benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
+}
+
+void register_all() {
+  for (int t : thread_counts) {
+    const std::string threads = "_t" + std::to_string(t);
+    for (std::int64_t n : {big, small}) {
+      for (const BinaryCase& c : binary_cases)
+        register_benchmark(std::string(c.name) + "_" + size_name(n) + threads + "/libtorch", binary, c, n, t);
+      for (const UnaryCase& c : unary_cases)
+        register_benchmark(std::string(c.name) + "_" + size_name(n) + threads + "/libtorch", unary, c, n, t);
+    }
+    register_benchmark("sum_4M" + threads + "/libtorch", sum_all, t);
+    register_benchmark("sum_rows_4096x1000" + threads + "/libtorch", sum_rows, t);
+    register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
+    register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
+    for (const GemmShape& s : gemm_shapes)
+      for (std::string variant : gemm_variants) {
+        const std::string shape = std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
+        const std::string suffix = variant.empty() ? "" : "_" + variant;
+        register_benchmark("gemm_f32_" + shape + suffix + threads + "/libtorch", gemm, s, variant, t);
+      }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("libtorch", TORCH_VERSION);
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
