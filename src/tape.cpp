@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <span>
 
 #include "internal.hpp"
 #include "kernels/elementwise.hpp"
@@ -242,11 +243,18 @@ bool will_record(std::initializer_list<Tensor> inputs) {
   return std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.defined() && t.requires_grad(); });
 }
 
-std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
-                           std::vector<Tensor> saved, BackwardFn backward, std::source_location at) {
-  if (!will_record(inputs)) return outputs;
+namespace {
+
+// The one recording routine behind both public forms; outputs are marked in place.
+void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                  std::span<const Tensor> saved, BackwardFn&& backward, const std::source_location& at) {
   Tape& tape = detail::current_tape();
-  Entry e;
+  for (const Tensor& x : inputs)
+    if (x.defined() && x.impl().tape_id != 0 && x.impl().tape_id != tape.id)
+      fail<GraphError>(op, "an op's inputs must have been recorded on the calling thread's tape",
+                       "a tensor made on another thread", at);
+  // Built in place at the end of the tape (nothing below throws).
+  Entry& e = tape.entries.emplace_back();
   e.serial = tape.next_serial++;
   e.op = op;
   e.at = at;
@@ -258,9 +266,6 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
       edge.dtype = impl.dtype;
       edge.needs_grad = impl.requires_grad;
       if (impl.tape_id != 0) {
-        if (impl.tape_id != tape.id)
-          fail<GraphError>(op, "an op's inputs must have been recorded on the calling thread's tape",
-                           "a tensor made on another thread", at);
         edge.serial = impl.serial;
         edge.output = impl.output_index;
       } else if (impl.requires_grad) {
@@ -269,10 +274,7 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
     }
     e.inputs.push_back(std::move(edge));
   }
-  for (Tensor& s : saved) {
-    auto version = s.impl().storage->version;
-    e.saved.push_back({std::move(s), version});
-  }
+  for (const Tensor& s : saved) e.saved.push_back({s, s.impl().storage->version});
   e.backward = std::move(backward);
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     Tensor& y = outputs[k];
@@ -288,16 +290,24 @@ std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& input
     impl.output_index = static_cast<std::uint32_t>(k);
     e.outputs.push_back({y.impl_ptr(), impl.shape, impl.dtype, Tensor()});
   }
-  tape.entries.push_back(std::move(e));
   if (tape.entries.size() >= tape.sweep_at) tape.sweep();
+}
+
+}  // namespace
+
+std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
+                           std::vector<Tensor> saved, BackwardFn backward, std::source_location at) {
+  if (!will_record(inputs)) return outputs;
+  record_entry(op, inputs, outputs, saved, std::move(backward), at);
   return outputs;
 }
 
 Tensor record(std::string_view op, std::initializer_list<Tensor> inputs, Tensor output,
               std::initializer_list<Tensor> saved, BackwardFn backward, std::source_location at) {
   if (!will_record(inputs)) return output;
-  return record(op, std::vector<Tensor>(inputs), {std::move(output)}, std::vector<Tensor>(saved),
-                std::move(backward), at)[0];
+  record_entry(op, std::span<const Tensor>(inputs.begin(), inputs.size()), std::span<Tensor>(&output, 1),
+               std::span<const Tensor>(saved.begin(), saved.size()), std::move(backward), at);
+  return output;
 }
 
 // ------------------------------------------------------------------ the Backward context

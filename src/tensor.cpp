@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <sstream>
@@ -64,10 +65,16 @@ namespace detail {
 
 Storage::Storage(std::size_t size) : bytes(size) {
   // 64-byte alignment: whole cache lines, and aligned SIMD loads of any width.
-  data = size <= inline_bytes ? static_cast<void*>(small) : ::operator new(size, std::align_val_t{64});
+  if (size <= inline_bytes) {
+    auto address = reinterpret_cast<std::uintptr_t>(small);
+    data = small + ((64 - address % 64) % 64);
+    is_inline = true;
+  } else {
+    data = ::operator new(size, std::align_val_t{64});
+  }
 }
 Storage::~Storage() {
-  if (data != small) ::operator delete(data, std::align_val_t{64});
+  if (!is_inline) ::operator delete(data, std::align_val_t{64});
 }
 
 Tensor new_tensor(const Shape& shape, DType dtype) {
@@ -142,13 +149,9 @@ using detail::fail;
 
 // ------------------------------------------------------------------ Tensor
 
-detail::TensorImpl& Tensor::impl() const {
-  if (!impl_) fail<ValueError>("Tensor", "the tensor must be defined", "an undefined (default-constructed) tensor", {});
-  return *impl_;
+void Tensor::throw_undefined() {
+  fail<ValueError>("Tensor", "the tensor must be defined", "an undefined (default-constructed) tensor", {});
 }
-const Shape& Tensor::shape() const { return impl().shape; }
-const Strides& Tensor::strides() const { return impl().strides; }
-DType Tensor::dtype() const { return impl().dtype; }
 std::int64_t Tensor::numel() const { return numel_of(impl().shape); }
 std::int64_t Tensor::offset() const { return impl().offset; }
 
@@ -255,7 +258,6 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(impl));
 }
 
-bool Tensor::requires_grad() const { return impl().requires_grad; }
 bool Tensor::is_leaf() const { return impl().tape_id == 0; }
 
 Tensor& Tensor::requires_grad_(bool on, std::source_location at) {

@@ -29,7 +29,8 @@ struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
   std::uint64_t version = 0;
-  alignas(64) unsigned char small[inline_bytes];
+  bool is_inline = false;
+  unsigned char small[inline_bytes + 64];  // aligned to 64 inside (no over-aligned allocation)
 };
 
 struct TensorImpl {
@@ -58,9 +59,9 @@ class Tensor {
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const;
-  const Strides& strides() const;
-  DType dtype() const;
+  const Shape& shape() const { return impl().shape; }
+  const Strides& strides() const { return impl().strides; }
+  DType dtype() const { return impl().dtype; }
   std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
   // Size of one axis (negative counts from the end).
   std::int64_t size(std::int64_t axis, std::source_location at = std::source_location::current()) const;
@@ -89,7 +90,7 @@ class Tensor {
   Tensor detach() const;
 
   // --- autograd
-  bool requires_grad() const;
+  bool requires_grad() const { return impl().requires_grad; }
   // Marks a leaf as one that receives gradients (floating dtypes only).
   Tensor& requires_grad_(bool on = true, std::source_location at = std::source_location::current());
   bool is_leaf() const;
@@ -121,11 +122,15 @@ class Tensor {
   std::string to_string() const;
 
   // The implementation, for the kernels and the tape (not part of the stable API).
-  detail::TensorImpl& impl() const;
+  detail::TensorImpl& impl() const {
+    if (!impl_) throw_undefined();
+    return *impl_;
+  }
   const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 

@@ -22,17 +22,18 @@ Tensor unary(const Tensor& x, const k::Params& params, const std::source_locatio
   require_floating(Op::name, x, at);
   Tensor y = k::unary(k::unary_id<Op>, x, params);
   if (!will_record({x})) return y;
-  std::vector<Tensor> saved;
-  int x_slot = -1, y_slot = -1;
-  if (Op::saves & k::saves_x) { x_slot = static_cast<int>(saved.size()); saved.push_back(x); }
-  // The output is saved through a detached alias: the entry must not keep its own output alive
-  // (Note [The tape]: entries die when no live tensor can reach them).
-  if (Op::saves & k::saves_y) { y_slot = static_cast<int>(saved.size()); saved.push_back(y.detach()); }
-  return record(Op::name, std::vector<Tensor>{x}, {y}, std::move(saved), [x_slot, y_slot, params](Backward& b) {
-    Tensor sx = x_slot >= 0 ? b.saved(static_cast<std::size_t>(x_slot)) : Tensor();
-    Tensor sy = y_slot >= 0 ? b.saved(static_cast<std::size_t>(y_slot)) : Tensor();
+  // What backward reads, in this order: x (if the formula uses it), then y. The output is saved
+  // through a detached alias: the entry must not keep its own output alive (Note [The tape]).
+  constexpr bool has_x = Op::saves & k::saves_x, has_y = Op::saves & k::saves_y;
+  auto backward = [params](Backward& b) {
+    Tensor sx = has_x ? b.saved(0) : Tensor();
+    Tensor sy = has_y ? b.saved(has_x ? 1 : 0) : Tensor();
     b.accumulate(0, k::unary_backward(k::unary_id<Op>, sx, sy, b.gy(), params));
-  }, at)[0];
+  };
+  if constexpr (has_x && has_y) return record(Op::name, {x}, y, {x, y.detach()}, backward, at);
+  else if constexpr (has_x) return record(Op::name, {x}, y, {x}, backward, at);
+  else if constexpr (has_y) return record(Op::name, {x}, y, {y.detach()}, backward, at);
+  else return record(Op::name, {x}, y, {}, backward, at);
 }
 
 // Brings a and b to one dtype (the wider float; int64 with a float becomes that float), recording
@@ -56,12 +57,25 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
       fail<DTypeError>(Op::name, "inputs must have a floating dtype", "int64 and int64", at);
     Tensor y = k::binary(k::binary_id<Op>, a, b, shape, a.dtype());
     if (!will_record({a, b})) return y;
-    return record(Op::name, {a, b}, y, {a, b, y.detach()}, [](Backward& b) {
-      for (int which = 0; which < 2; ++which)
-        if (b.needs_grad(static_cast<std::size_t>(which)))
-          b.accumulate(static_cast<std::size_t>(which),
-                       k::binary_backward(k::binary_id<Op>, which, b.saved(0), b.saved(1), b.saved(2), b.gy()));
-    }, at);
+    if constexpr (std::is_same_v<Op, k::Add> || std::is_same_v<Op, k::Sub>) {
+      // Their gradients are gy and ±gy: nothing to save, no kernel to run.
+      return record(Op::name, {a, b}, y, {}, [](Backward& b) {
+        b.accumulate(0, b.gy());
+        if (b.needs_grad(1)) b.accumulate(1, std::is_same_v<Op, k::Add> ? b.gy() : neg(b.gy()));
+      }, at);
+    } else {
+      // Only pow's gradient reads the output.
+      constexpr bool reads_y = std::is_same_v<Op, k::Pow>;
+      auto backward = [](Backward& b) {
+        for (int which = 0; which < 2; ++which)
+          if (b.needs_grad(static_cast<std::size_t>(which)))
+            b.accumulate(static_cast<std::size_t>(which),
+                         k::binary_backward(k::binary_id<Op>, which, b.saved(0), b.saved(1),
+                                            reads_y ? b.saved(2) : Tensor(), b.gy()));
+      };
+      if constexpr (reads_y) return record(Op::name, {a, b}, y, {a, b, y.detach()}, backward, at);
+      else return record(Op::name, {a, b}, y, {a, b}, backward, at);
+    }
   }
 }
 
