@@ -50,7 +50,7 @@ constexpr double tolerance() {
 
 TEST_CASE("SIMD unary kernels and their fused backward match the float64 formula") {
   for (const auto* table : tables()) {
-    INFO("isa " << table->isa);
+    INFO("isa " << std::string(table->isa));
     [&]<class... Ops>(std::tuple<Ops...>*) {
       int id = 0;
       (
@@ -94,7 +94,7 @@ TEST_CASE("SIMD unary kernels and their fused backward match the float64 formula
 
 TEST_CASE("SIMD binary kernels, forward and both gradients, in every broadcast mode") {
   for (const auto* table : tables()) {
-    INFO("isa " << table->isa);
+    INFO("isa " << std::string(table->isa));
     [&]<class... Ops>(std::tuple<Ops...>*) {
       int id = 0;
       (
@@ -144,7 +144,7 @@ TEST_CASE("SIMD binary kernels, forward and both gradients, in every broadcast m
 
 TEST_CASE("SIMD reductions over rows and columns match a float64 reference") {
   for (const auto* table : tables()) {
-    INFO("isa " << table->isa);
+    INFO("isa " << std::string(table->isa));
     for (int kind = 0; kind < 3; ++kind) {
       for (auto rows : {1, 3}) {
         for (auto n : sizes) {
@@ -248,5 +248,40 @@ TEST_CASE("results are bitwise identical with 1, 2 and 8 threads") {
     INFO("result " << i);
     CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].size() * sizeof(float)) == 0);
     CHECK(std::memcmp(one[i].data(), eight[i].data(), one[i].size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("SIMD fused softmax and log_softmax rows match a float64 reference, also at +-1000 and -inf") {
+  for (const auto* table : tables()) {
+    INFO("isa " << std::string(table->isa));
+    for (auto n : sizes) {
+      if (n == 0) continue;
+      for (bool log : {false, true}) {
+        INFO("n " << n << ", log " << log);
+        auto x64 = values(2 * n, -30.0, 30.0, 21);
+        x64[0] = 1000.0;                             // a huge logit in row 0
+        x64[static_cast<std::size_t>(n)] = -INFINITY;  // a -inf logit in row 1
+        std::vector<double> y(x64.size());
+        table->softmax_rows[1](2, n, x64.data(), y.data(), log);
+        for (int r = 0; r < 2; ++r) {
+          double m = -INFINITY, total = 0;
+          for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x64[static_cast<std::size_t>(r * n + i)]);
+          if (!std::isfinite(m)) m = 0;
+          for (std::int64_t i = 0; i < n; ++i) total += std::exp(x64[static_cast<std::size_t>(r * n + i)] - m);
+          for (std::int64_t i = 0; i < n; ++i) {
+            const double xi = x64[static_cast<std::size_t>(r * n + i)];
+            const double expected = log ? xi - m - std::log(total) : std::exp(xi - m) / total;
+            const double got = y[static_cast<std::size_t>(r * n + i)];
+            if (std::isnan(expected)) CHECK(std::isnan(got));  // a row of only -inf, as in torch
+            else if (std::isinf(expected)) CHECK(got == expected);
+            else CHECK(std::abs(got - expected) <= 1e-12 * (1 + std::abs(expected)));
+          }
+        }
+        auto xf = cast<float>(x64);
+        std::vector<float> yf(xf.size() + 1, -7.0f);
+        table->softmax_rows[0](2, n, xf.data(), yf.data(), log);
+        CHECK(yf.back() == -7.0f);
+      }
+    }
   }
 }

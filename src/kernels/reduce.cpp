@@ -157,6 +157,22 @@ Tensor reduce(Reduce kind, const Tensor& x, const std::vector<bool>& mask, bool 
   return y;
 }
 
+Tensor softmax_last_axis(const Tensor& x, bool log) {
+  Tensor y = detail::new_tensor(x.shape(), x.dtype());
+  const std::int64_t n = x.dim() == 0 ? 1 : x.shape().back();
+  const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
+  dispatch_floating(x.dtype(), [&]<class T>() {
+    const SoftmaxRowsFn kernel = simd_table().softmax_rows[std::is_same_v<T, double> ? 1 : 0];
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    // whole rows per task: each row's result is computed the same way whatever the thread count
+    parallel::for_chunks(rows, std::max<std::int64_t>(1, block / std::max<std::int64_t>(n, 1)),
+                         [&](std::int64_t r0, std::int64_t r1) { kernel(r1 - r0, n, xp + r0 * n, yp + r0 * n, log); },
+                         4 * n);
+  });
+  return y;
+}
+
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   const std::size_t lead = g.shape().size() - shape.size();

@@ -208,6 +208,47 @@ void reduce_outer(int64_t rows, int64_t n, int64_t ld, const void* xv, void* yv)
       });
 }
 
+// Three passes over each row while it sits in L1: the maximum, then e^(x - max) (stored) and its
+// sum, then the scaling (softmax) or the shift by log(sum) (log_softmax). A row of -inf gives NaN
+// for softmax and -inf - log(0) = NaN as well, like torch.
+template <class Arch, class T>
+void softmax_rows(int64_t rows, int64_t n, const void* xv, void* yv, bool log) {
+  using B = Batch<T, Arch>;
+  constexpr T infinity = std::numeric_limits<T>::infinity();
+  const T* x = static_cast<const T*>(xv);
+  T* y = static_cast<T*>(yv);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    T m;
+    reduce_inner<Arch, MaxOp, T>(1, n, xr, &m);
+    if (!(m > -infinity && m < infinity)) m = T(0);  // all -inf, or inf/NaN: no shift
+    const B shift(m);
+    B total(T(0));
+    blocks<T, Arch>(
+        n,
+        [&](int64_t i) {
+          B v = B::load_unaligned(xr + i) - shift;
+          B e = xsimd::exp(v);
+          total += e;
+          (log ? v : e).store_unaligned(yr + i);
+        },
+        [&](int64_t i, int64_t count) {
+          B v = load_partial<T, Arch>(xr + i, count, -infinity) - shift;  // padding adds e^-inf = 0
+          B e = xsimd::exp(v);
+          total += e;
+          store_partial<T, Arch>(yr + i, count, log ? v : e);
+        });
+    const B sum(xsimd::hadd(total));
+    // log_softmax: y = (x - m) - log(sum); softmax: y = e / sum
+    const B factor = log ? xsimd::log(sum) : B(T(1)) / sum;
+    auto finish = [&](const B& v) { return log ? v - factor : v * factor; };
+    blocks<T, Arch>(
+        n, [&](int64_t i) { finish(B::load_unaligned(yr + i)).store_unaligned(yr + i); },
+        [&](int64_t i, int64_t count) { store_partial<T, Arch>(yr + i, count, finish(load_partial<T, Arch>(yr + i, count))); });
+  }
+}
+
 // ---------------------------------------------------------------- the table
 
 template <class Arch>
@@ -256,6 +297,8 @@ SimdTable make_table(const char* name) {
   t.reduce_outer[1][1] = &reduce_outer<Arch, MaxOp, double>;
   t.reduce_outer[2][0] = &reduce_outer<Arch, MinOp, float>;
   t.reduce_outer[2][1] = &reduce_outer<Arch, MinOp, double>;
+  t.softmax_rows[0] = &softmax_rows<Arch, float>;
+  t.softmax_rows[1] = &softmax_rows<Arch, double>;
   return t;
 }
 

@@ -31,6 +31,9 @@ using ReduceInnerFn = void (*)(std::int64_t rows, std::int64_t n, const void* x,
 // rows x n, rows ld apart: y[j] = reduce(y[j], x[0, j], ..., x[rows-1, j]) (y holds the running value)
 using ReduceOuterFn = void (*)(std::int64_t rows, std::int64_t n, std::int64_t ld, const void* x, void* y);
 
+// rows x n row-major: y[r, :] = softmax(x[r, :]) (or log_softmax when `log`), stable at any magnitude.
+using SoftmaxRowsFn = void (*)(std::int64_t rows, std::int64_t n, const void* x, void* y, bool log);
+
 inline constexpr int n_unary = std::tuple_size_v<unary_ops>;
 inline constexpr int n_binary = std::tuple_size_v<binary_ops>;
 inline constexpr int n_reduce = 3;  // Reduce::sum, max, min
@@ -46,6 +49,7 @@ struct SimdTable {
   BinaryBackwardFn binary_backward[n_binary][2][2][3];
   ReduceInnerFn reduce_inner[n_reduce][2];
   ReduceOuterFn reduce_outer[n_reduce][2];
+  SoftmaxRowsFn softmax_rows[2];
 };
 
 const SimdTable& simd_table_sse2();

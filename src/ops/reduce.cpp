@@ -172,9 +172,11 @@ Tensor softmax(const Tensor& x, std::int64_t axis, Here at) {
   detail::require_floating("softmax", x, at);
   const std::int64_t a = detail::normalize_axis("softmax", axis, x.dim(), at);
   Tensor y;
-  {
+  if (x.numel() == 0) return x.detach().clone();
+  if (x.is_contiguous() && (x.dim() == 0 || a == x.dim() - 1)) {
+    y = kernels::softmax_last_axis(x, false);  // one fused pass per row
+  } else {
     NoGradGuard no_grad;
-    if (x.numel() == 0) return x.detach().clone();
     Tensor e = exp(x - safe_shift(x, {a}));
     y = e / sum(e, {a}, true);
   }
@@ -189,9 +191,11 @@ Tensor log_softmax(const Tensor& x, std::int64_t axis, Here at) {
   detail::require_floating("log_softmax", x, at);
   const std::int64_t a = detail::normalize_axis("log_softmax", axis, x.dim(), at);
   Tensor y;
-  {
+  if (x.numel() == 0) return x.detach().clone();
+  if (x.is_contiguous() && (x.dim() == 0 || a == x.dim() - 1)) {
+    y = kernels::softmax_last_axis(x, true);
+  } else {
     NoGradGuard no_grad;
-    if (x.numel() == 0) return x.detach().clone();
     Tensor shifted = x - safe_shift(x, {a});
     y = shifted - log(sum(exp(shifted), {a}, true));
   }
