@@ -18,6 +18,8 @@ template <class E>
   throw E(op, rule, observed, at);
 }
 
+// A new, empty TensorImpl (from the small-object pool, Note [Small-object pool]).
+std::shared_ptr<TensorImpl> new_impl();
 // A new contiguous tensor (values uninitialised).
 Tensor new_tensor(const Shape& shape, DType dtype);
 // A tensor sharing base's storage with another shape, strides and offset.

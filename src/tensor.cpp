@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "pool.hpp"
 #include "kernels/copy.hpp"
 #include "tapegrad/function.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -77,9 +78,12 @@ Storage::~Storage() {
   if (!is_inline) ::operator delete(data, std::align_val_t{64});
 }
 
+std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>()); }
+
 Tensor new_tensor(const Shape& shape, DType dtype) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * itemsize(dtype));
+  auto impl = new_impl();
+  impl->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(),
+                                                static_cast<std::size_t>(numel_of(shape)) * itemsize(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -87,7 +91,7 @@ Tensor new_tensor(const Shape& shape, DType dtype) {
 }
 
 Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = new_impl();
   impl->storage = base.impl().storage;
   impl->offset = base.impl().offset + offset;
   impl->shape = std::move(shape);
@@ -249,7 +253,7 @@ Tensor Tensor::contiguous(std::source_location at) const {
 Tensor Tensor::clone(std::source_location at) const { return recorded_copy("clone", *this, dtype(), at); }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<detail::TensorImpl>();
+  auto impl = detail::new_impl();
   impl->storage = this->impl().storage;
   impl->offset = this->impl().offset;
   impl->shape = shape();
