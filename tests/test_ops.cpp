@@ -87,7 +87,7 @@ std::vector<std::pair<Tensor, Tensor>> binary_samples(const k::Domain& d) {
 }  // namespace
 
 TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty samples") {
-  std::size_t ops = 0;
+  std::size_t ops = 0, gradchecks = 0;
   [&]<class... Ops>(std::tuple<Ops...>*) {
     (
         [&] {
@@ -99,6 +99,7 @@ TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty sam
           const Unary& f = it->second;
           for (const Tensor& x : unary_samples(Op::domain)) {
             INFO("shape " << to_string(x.shape()));
+            ++gradchecks;
             CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], Op::domain.params); }, {x}));
             // forward against the scalar formula in double
             Tensor y = f(x, Op::domain.params);
@@ -111,10 +112,11 @@ TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty sam
         ...);
   }(static_cast<k::unary_ops*>(nullptr));
   CHECK(ops == unary_functions().size());
+  MESSAGE(ops << " unary ops, " << gradchecks << " gradchecks");
 }
 
 TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked when not differentiable") {
-  std::size_t ops = 0;
+  std::size_t ops = 0, gradchecks = 0;
   [&]<class... Ops>(std::tuple<Ops...>*) {
     (
         [&] {
@@ -129,6 +131,7 @@ TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked w
             Tensor y = f(a, b);
             CHECK(y.shape() == broadcast_shapes(a.shape(), b.shape()));
             if constexpr (Op::differentiable) {
+              ++gradchecks;
               CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, {a, b}));
             } else {
               CHECK(y.dtype() == int64);
@@ -144,6 +147,7 @@ TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked w
         ...);
   }(static_cast<k::binary_ops*>(nullptr));
   CHECK(ops == binary_functions().size());
+  MESSAGE(ops << " binary ops, " << gradchecks << " gradchecks");
 }
 
 // ------------------------------------------------------------------ the other ops
@@ -254,7 +258,9 @@ std::vector<OpInfo> op_infos() {
 }  // namespace
 
 TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") {
-  for (const OpInfo& op : op_infos()) {
+  std::size_t gradchecks = 0;
+  const auto ops = op_infos();
+  for (const OpInfo& op : ops) {
     for (const auto& inputs : op.samples) {
       std::string shapes;
       for (const auto& x : inputs) shapes += to_string(x.shape()) + " ";
@@ -263,6 +269,8 @@ TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") 
       GradcheckOptions fast = op.options;
       fast.fast_mode = true;
       CHECK(gradcheck(op.f, inputs, fast));
+      gradchecks += 2;
     }
   }
+  MESSAGE(ops.size() << " op variants, " << gradchecks << " gradchecks (full and fast mode)");
 }
