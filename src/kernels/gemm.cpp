@@ -18,17 +18,20 @@ namespace {
 // Note [GEMM blocking]: sizes for Zen 3 (32 KB L1d, 512 KB L2 per core, 32 MB shared L3).
 // - kc: depth of one pass; a B panel (kc x nr = 256 x 16 floats = 16 KB) stays in L1 while the
 //   A panels of a block stream through. k is split into equal passes of at most kc.
-// - mc: rows of A per block; mc x kc (~140 KB for floats) stays in L2 while every B panel of the
-//   task passes. m is split into equal blocks of at most mc, rounded up to mr.
-// - nc: columns of B packed at once, which only bounds the packing buffer: each B panel is
-//   reused mc times from L1, so fetching it from L3 (or memory) again for every A block is cheap.
+// - mc: rows of A per block; mc x kc (~140 KB for floats) stays in L2 while the B panels of the
+//   task pass by. m is split into equal blocks of at most mc, rounded up to mr.
+// - nc: the columns of one task, a group of B panels. It is not set by a cache: each B panel is
+//   reused mc / mr times from L1, so fetching it from L3 again for every block of A costs little.
+//   Columns are split only as much as needed for at least min_tasks tasks.
 // The k split depends on k alone, so every element of C is summed in the same order whatever
-// the thread count or the block a thread gets (Note [Deterministic chunking]).
-constexpr std::int64_t kc_max = 256;
-constexpr std::int64_t mc_max = 144;
-constexpr std::int64_t nc_max = 4096;
+// the thread count or the task that computes it (Note [Deterministic chunking]).
+static std::int64_t env_or(const char* name, std::int64_t fallback) { const char* t = std::getenv(name); return t ? std::atoll(t) : fallback; }  // TUNING-HACK
+static const std::int64_t kc_max = env_or("TG_KC", 256);
+static const std::int64_t mc_max = env_or("TG_MC", 144);
 // Aim for at least this many tasks per pass, so that a few threads share the work evenly.
-constexpr std::int64_t min_tasks = 16;
+static const std::int64_t min_tasks = env_or("TG_TASKS", 16);
+// Packing buffer limit (elements): beyond it k is processed in rounds of passes.
+constexpr std::int64_t max_pack_size = std::int64_t{1} << 22;
 
 std::int64_t ceil_div(std::int64_t x, std::int64_t y) { return (x + y - 1) / y; }
 std::int64_t round_up(std::int64_t x, std::int64_t multiple) { return ceil_div(x, multiple) * multiple; }
@@ -116,75 +119,74 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
   const std::int64_t mr = kernels.mr;
   const std::int64_t nr = kernels.nr;
 
-  const std::int64_t k_passes = ceil_div(k, kc_max);
-  const std::int64_t kc = ceil_div(k, k_passes);
+  // Note [GEMM blocking]: k in equal passes, m in equal blocks, n in groups of panels.
+  const std::int64_t passes = ceil_div(k, kc_max);
+  const std::int64_t kc = ceil_div(k, passes);
   const std::int64_t m_blocks = ceil_div(m, mc_max);
   const std::int64_t mc = round_up(ceil_div(m, m_blocks), mr);
-  const std::int64_t nc = std::min(round_up(n, nr), round_up(nc_max, nr));
   const std::int64_t a_panels = ceil_div(m, mr);
+  const std::int64_t b_panels = ceil_div(n, nr);
+  const std::int64_t column_splits = std::min(b_panels, ceil_div(min_tasks, m_blocks));
+  const std::int64_t panels_per_task = ceil_div(b_panels, column_splits);
+  const std::int64_t column_tasks = ceil_div(b_panels, panels_per_task);
 
-  // With few row blocks, each pass is also split by columns; the row blocks are then packed once,
-  // up front, and shared. Otherwise a task packs its own block of A just before using it.
-  const std::int64_t column_splits = ceil_div(min_tasks, m_blocks);
-  const bool share_a = column_splits > 1;
-
-  // B panels are read with aligned loads: start them on a cache line.
-  const std::int64_t a_size = round_up(a_panels * mr * kc, 64 / sizeof(T));
-  PackBuffer<T> buffer(static_cast<std::size_t>(a_size + nc * kc));
-  T* packed_a = buffer.data();
-  T* packed_b = packed_a + a_size;
+  // Note [Pack first, then multiply]: A and B are packed for a round of passes (all of k unless
+  // that would take more than max_pack_size), then every task runs through the passes of the round
+  // over its block of C. Two parallel regions per round, whatever k.
+  const std::int64_t align = 64 / static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t a_pass_size = round_up(a_panels * mr * kc, align);
+  const std::int64_t b_pass_size = round_up(b_panels * nr * kc, align);
+  const std::int64_t pass_size = a_pass_size + b_pass_size;
+  const std::int64_t passes_per_round = std::clamp<std::int64_t>(max_pack_size / pass_size, 1, passes);
+  PackBuffer<T> buffer(static_cast<std::size_t>(passes_per_round * pass_size));
 
   auto a_at = [&](std::int64_t i, std::int64_t p) { return ta == Trans::no ? a + i * lda + p : a + p * lda + i; };
   auto b_at = [&](std::int64_t p, std::int64_t j) { return tb == Trans::no ? b + p * ldb + j : b + j * ldb + p; };
 
-  for (std::int64_t p0 = 0; p0 < k; p0 += kc) {
-    const std::int64_t depth = std::min(kc, k - p0);
-    const T beta_pass = p0 == 0 ? beta : T(1);  // later passes add to what the first wrote
-    auto pack_a_panel = [&](std::int64_t panel) {
-      const std::int64_t i = panel * mr;
-      kernels.pack_a(ta, a_at(i, p0), lda, std::min(mr, m - i), depth, packed_a + panel * mr * depth);
-    };
+  for (std::int64_t first = 0; first < passes; first += passes_per_round) {
+    const std::int64_t round_passes = std::min(passes_per_round, passes - first);
+    auto packed_a = [&](std::int64_t pass) { return buffer.data() + (pass - first) * pass_size; };
+    auto packed_b = [&](std::int64_t pass) { return packed_a(pass) + a_pass_size; };
+    auto depth_of = [&](std::int64_t pass) { return std::min(kc, k - pass * kc); };
 
-    for (std::int64_t j0 = 0; j0 < n; j0 += nc) {
-      const std::int64_t cols = std::min(nc, n - j0);
-      const std::int64_t b_panels = ceil_div(cols, nr);
-      const std::int64_t a_to_pack = share_a && j0 == 0 ? a_panels : 0;
-      parallel::for_chunks(
-          a_to_pack + b_panels, 4,
-          [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t panel = begin; panel < end; ++panel) {
-              if (panel < a_to_pack) {
-                pack_a_panel(panel);
-              } else {
-                const std::int64_t j = (panel - a_to_pack) * nr;
-                kernels.pack_b(tb, b_at(p0, j0 + j), ldb, depth, std::min(nr, cols - j),
-                               packed_b + (j / nr) * nr * depth);
-              }
+    const std::int64_t panels = a_panels + b_panels;
+    parallel::for_chunks(
+        round_passes * panels, 8,
+        [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t item = begin; item < end; ++item) {
+            const std::int64_t pass = first + item / panels;
+            const std::int64_t panel = item % panels;
+            const std::int64_t p0 = pass * kc;
+            const std::int64_t depth = depth_of(pass);
+            if (panel < a_panels) {
+              const std::int64_t i = panel * mr;
+              kernels.pack_a(ta, a_at(i, p0), lda, std::min(mr, m - i), depth, packed_a(pass) + panel * mr * depth);
+            } else {
+              const std::int64_t j = (panel - a_panels) * nr;
+              kernels.pack_b(tb, b_at(p0, j), ldb, depth, std::min(nr, n - j), packed_b(pass) + j * depth);
             }
-          },
-          std::max<std::int64_t>(1, mr * depth / 8));
+          }
+        },
+        std::max<std::int64_t>(1, mr * kc / 4));
 
-      const std::int64_t panels_per_task = ceil_div(b_panels, std::min(b_panels, column_splits));
-      const std::int64_t tasks_per_block = ceil_div(b_panels, panels_per_task);
-      const bool pack_a_in_task = !share_a && j0 == 0;
-      parallel::for_chunks(
-          m_blocks * tasks_per_block, 1,
-          [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t task = begin; task < end; ++task) {
-              const std::int64_t i0 = task / tasks_per_block * mc;
-              const std::int64_t rows = std::min(mc, m - i0);
-              const std::int64_t j = task % tasks_per_block * panels_per_task * nr;
-              if (i0 >= m) continue;
-              if (pack_a_in_task) {
-                for (std::int64_t panel = i0 / mr; panel < ceil_div(i0 + rows, mr); ++panel) pack_a_panel(panel);
-              }
-              kernels.multiply_panels(rows, std::min(panels_per_task * nr, cols - j), depth,
-                                      packed_a + (i0 / mr) * mr * depth, packed_b + (j / nr) * nr * depth, alpha,
-                                      beta_pass, c + i0 * ldc + j0 + j, ldc);
+    parallel::for_chunks(
+        m_blocks * column_tasks, 1,
+        [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t task = begin; task < end; ++task) {
+            const std::int64_t i0 = task / column_tasks * mc;
+            const std::int64_t j0 = task % column_tasks * panels_per_task * nr;
+            if (i0 >= m) continue;
+            const std::int64_t rows = std::min(mc, m - i0);
+            const std::int64_t cols = std::min(panels_per_task * nr, n - j0);
+            for (std::int64_t pass = first; pass < first + round_passes; ++pass) {
+              const std::int64_t depth = depth_of(pass);
+              const T beta_pass = pass == 0 ? beta : T(1);  // later passes add to what the first wrote
+              kernels.multiply_panels(rows, cols, depth, packed_a(pass) + i0 * depth, packed_b(pass) + j0 * depth,
+                                      alpha, beta_pass, c + i0 * ldc + j0, ldc);
             }
-          },
-          std::max<std::int64_t>(1, mc * panels_per_task * nr * depth / 16));
-    }
+          }
+        },
+        std::max<std::int64_t>(1, mc * panels_per_task * nr * kc * round_passes / 16));
   }
 }
 

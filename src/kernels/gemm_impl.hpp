@@ -8,6 +8,8 @@
 // defined here, and standard library calls are kept out of these loops.
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
 #include <xsimd/xsimd.hpp>
 
@@ -32,6 +34,12 @@ inline void micro_kernel(std::int64_t depth, const T* a, const T* b, T alpha, T 
   constexpr std::int64_t mr = Tile<T, Arch>::mr;
   constexpr std::int64_t lanes = Tile<T, Arch>::lanes;
 
+  // The tile of C is needed only after the depth loop: start fetching it now.
+#pragma GCC unroll 8
+  for (std::int64_t r = 0; r < mr; ++r) {
+    __builtin_prefetch(c + r * ldc, 1);
+    __builtin_prefetch(c + r * ldc + 2 * lanes - 1, 1);
+  }
   Batch acc[mr][2];
 #pragma GCC unroll 8
   for (std::int64_t r = 0; r < mr; ++r) {
@@ -112,6 +120,83 @@ void multiply_panels(std::int64_t rows, std::int64_t cols, std::int64_t depth, c
   }
 }
 
+// Transposes a lanes x lanes block: row r of `src` (rows src_stride apart) becomes column r of
+// `dst` (rows dst_stride apart). Packing a transposed operand goes through this; the
+// specialisations below do it in registers with shuffles, this fallback one element at a time.
+template <class T, class Arch>
+struct Transpose {
+  static constexpr std::int64_t size = Tile<T, Arch>::lanes;
+  static void block(const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_stride) {
+    for (std::int64_t r = 0; r < size; ++r) {
+      for (std::int64_t c = 0; c < size; ++c) dst[c * dst_stride + r] = src[r * src_stride + c];
+    }
+  }
+};
+
+template <>
+struct Transpose<float, xsimd::sse2> {
+  static constexpr std::int64_t size = 4;
+  static void block(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride) {
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + src_stride);
+    __m128 r2 = _mm_loadu_ps(src + 2 * src_stride), r3 = _mm_loadu_ps(src + 3 * src_stride);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + dst_stride, r1);
+    _mm_storeu_ps(dst + 2 * dst_stride, r2);
+    _mm_storeu_ps(dst + 3 * dst_stride, r3);
+  }
+};
+
+template <>
+struct Transpose<double, xsimd::sse2> {
+  static constexpr std::int64_t size = 2;
+  static void block(const double* src, std::int64_t src_stride, double* dst, std::int64_t dst_stride) {
+    const __m128d r0 = _mm_loadu_pd(src), r1 = _mm_loadu_pd(src + src_stride);
+    _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
+    _mm_storeu_pd(dst + dst_stride, _mm_unpackhi_pd(r0, r1));
+  }
+};
+
+#if XSIMD_WITH_FMA3_AVX2  // only in the translation unit built with -mavx2 -mfma
+template <>
+struct Transpose<float, xsimd::fma3<xsimd::avx2>> {
+  static constexpr std::int64_t size = 8;
+  static void block(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride) {
+    __m256 row[8], pair[8], quad[8];
+    for (int r = 0; r < 8; ++r) row[r] = _mm256_loadu_ps(src + r * src_stride);
+    for (int r = 0; r < 8; r += 2) {  // pair[r] = a0 b0 a1 b1 | a4 b4 a5 b5, pair[r+1] the odd ones
+      pair[r] = _mm256_unpacklo_ps(row[r], row[r + 1]);
+      pair[r + 1] = _mm256_unpackhi_ps(row[r], row[r + 1]);
+    }
+    for (int r = 0; r < 8; r += 4) {  // quad[r + c] = a_c b_c c_c d_c | a_{c+4} ...
+      quad[r + 0] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      quad[r + 1] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      quad[r + 2] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      quad[r + 3] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; ++c) {
+      _mm256_storeu_ps(dst + c * dst_stride, _mm256_permute2f128_ps(quad[c], quad[c + 4], 0x20));
+      _mm256_storeu_ps(dst + (c + 4) * dst_stride, _mm256_permute2f128_ps(quad[c], quad[c + 4], 0x31));
+    }
+  }
+};
+
+template <>
+struct Transpose<double, xsimd::fma3<xsimd::avx2>> {
+  static constexpr std::int64_t size = 4;
+  static void block(const double* src, std::int64_t src_stride, double* dst, std::int64_t dst_stride) {
+    const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + src_stride);
+    const __m256d r2 = _mm256_loadu_pd(src + 2 * src_stride), r3 = _mm256_loadu_pd(src + 3 * src_stride);
+    const __m256d even01 = _mm256_unpacklo_pd(r0, r1), odd01 = _mm256_unpackhi_pd(r0, r1);  // a0 b0 | a2 b2
+    const __m256d even23 = _mm256_unpacklo_pd(r2, r3), odd23 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_storeu_pd(dst, _mm256_permute2f128_pd(even01, even23, 0x20));
+    _mm256_storeu_pd(dst + dst_stride, _mm256_permute2f128_pd(odd01, odd23, 0x20));
+    _mm256_storeu_pd(dst + 2 * dst_stride, _mm256_permute2f128_pd(even01, even23, 0x31));
+    _mm256_storeu_pd(dst + 3 * dst_stride, _mm256_permute2f128_pd(odd01, odd23, 0x31));
+  }
+};
+#endif
+
 // Note [Packed panels] in gemm_kernels.hpp.
 template <class T, class Arch>
 void pack_a(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, T* panel) {
@@ -161,8 +246,17 @@ void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int
     }
     return;
   }
-  // op(B)(p, j) = b[j * ldb + p].
-  for (std::int64_t p = 0; p < depth; ++p) {
+  // op(B)(p, j) = b[j * ldb + p]: transpose lanes x lanes blocks, the leftover columns one by one.
+  std::int64_t p_done = 0;
+  if (cols == nr) {
+    constexpr std::int64_t block = Transpose<T, Arch>::size;
+    for (; p_done + block <= depth; p_done += block) {
+      for (std::int64_t j = 0; j < nr; j += block) {
+        Transpose<T, Arch>::block(b + j * ldb + p_done, ldb, panel + p_done * nr + j, nr);
+      }
+    }
+  }
+  for (std::int64_t p = p_done; p < depth; ++p) {
     for (std::int64_t j = 0; j < cols; ++j) panel[p * nr + j] = b[j * ldb + p];
     for (std::int64_t j = cols; j < nr; ++j) panel[p * nr + j] = T(0);
   }
