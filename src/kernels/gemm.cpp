@@ -30,8 +30,10 @@ static const std::int64_t kc_max = env_or("TG_KC", 256);
 static const std::int64_t mc_max = env_or("TG_MC", 144);
 // Aim for at least this many tasks per pass, so that a few threads share the work evenly.
 static const std::int64_t min_tasks = env_or("TG_TASKS", 16);
+// Panels packed by one work item.
+constexpr std::int64_t pack_group = 8;
 // Packing buffer limit (elements): beyond it k is processed in rounds of passes.
-constexpr std::int64_t max_pack_size = std::int64_t{1} << 22;
+static const std::int64_t max_pack_size = env_or("TG_PACK", std::int64_t{1} << 19);
 
 std::int64_t ceil_div(std::int64_t x, std::int64_t y) { return (x + y - 1) / y; }
 std::int64_t round_up(std::int64_t x, std::int64_t multiple) { return ceil_div(x, multiple) * multiple; }
@@ -149,25 +151,28 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
     auto packed_b = [&](std::int64_t pass) { return packed_a(pass) + a_pass_size; };
     auto depth_of = [&](std::int64_t pass) { return std::min(kc, k - pass * kc); };
 
-    const std::int64_t panels = a_panels + b_panels;
+    // Packing work items: groups of pack_group panels of A, then of B, for every pass of the round.
+    const std::int64_t a_groups = ceil_div(a_panels, pack_group);
+    const std::int64_t groups = a_groups + ceil_div(b_panels, pack_group);
     parallel::for_chunks(
-        round_passes * panels, 8,
+        round_passes * groups, 1,
         [&](std::int64_t begin, std::int64_t end) {
           for (std::int64_t item = begin; item < end; ++item) {
-            const std::int64_t pass = first + item / panels;
-            const std::int64_t panel = item % panels;
+            const std::int64_t pass = first + item / groups;
+            const std::int64_t group = item % groups;
             const std::int64_t p0 = pass * kc;
             const std::int64_t depth = depth_of(pass);
-            if (panel < a_panels) {
-              const std::int64_t i = panel * mr;
-              kernels.pack_a(ta, a_at(i, p0), lda, std::min(mr, m - i), depth, packed_a(pass) + panel * mr * depth);
+            if (group < a_groups) {
+              const std::int64_t i = group * pack_group * mr;
+              kernels.pack_a(ta, a_at(i, p0), lda, std::min(pack_group * mr, m - i), depth,
+                             packed_a(pass) + i * depth);
             } else {
-              const std::int64_t j = (panel - a_panels) * nr;
-              kernels.pack_b(tb, b_at(p0, j), ldb, depth, std::min(nr, n - j), packed_b(pass) + j * depth);
+              const std::int64_t j = (group - a_groups) * pack_group * nr;
+              kernels.pack_b(tb, b_at(p0, j), ldb, depth, std::min(pack_group * nr, n - j), packed_b(pass) + j * depth);
             }
           }
         },
-        std::max<std::int64_t>(1, mr * kc / 4));
+        std::max<std::int64_t>(1, pack_group * mr * kc / 4));
 
     parallel::for_chunks(
         m_blocks * column_tasks, 1,

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/gemm_kernels.hpp"
@@ -197,68 +198,143 @@ struct Transpose<double, xsimd::fma3<xsimd::avx2>> {
 };
 #endif
 
-// Note [Packed panels] in gemm_kernels.hpp.
+// Copies `count` (<= width) values and pads the panel row with zeros up to `width`.
 template <class T, class Arch>
-void pack_a(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, T* panel) {
+inline void copy_padded(const T* from, std::int64_t count, std::int64_t width, T* to) {
+  for (std::int64_t x = 0; x < count; ++x) to[x] = from[x];
+  for (std::int64_t x = count; x < width; ++x) to[x] = T(0);
+}
+
+// Interleaves the six rows of an A panel (panel[p * 6 + r] = row[r][p]) with 128-bit shuffles,
+// which SSE2 and AVX2 both have; returns how many columns it did (the rest are left to the caller).
+//
+// The rows are short runs far apart in memory, which the hardware prefetchers follow poorly, so
+// the rows of the next panel (`next_panel` elements further) are fetched one cache line ahead.
+template <class T, class Arch>
+std::int64_t gather_rows(const T* const* row, std::int64_t depth, T* panel, std::int64_t next_panel) {
+  static_assert(Tile<T, Arch>::mr == 6);
+  constexpr std::int64_t line = 64 / sizeof(T);
+  std::int64_t p = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    for (; p + 4 <= depth; p += 4) {
+      if (p % line == 0) {
+        for (int r = 0; r < 6; ++r) __builtin_prefetch(row[r] + next_panel + p);
+      }
+      __m128 r0 = _mm_loadu_ps(row[0] + p), r1 = _mm_loadu_ps(row[1] + p);
+      __m128 r2 = _mm_loadu_ps(row[2] + p), r3 = _mm_loadu_ps(row[3] + p);
+      const __m128 r4 = _mm_loadu_ps(row[4] + p), r5 = _mm_loadu_ps(row[5] + p);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // r_c now holds rows 0..3 of column p + c
+      const __m128 low = _mm_unpacklo_ps(r4, r5);   // e0 f0 e1 f1
+      const __m128 high = _mm_unpackhi_ps(r4, r5);  // e2 f2 e3 f3
+      float* to = panel + p * 6;
+      _mm_storeu_ps(to, r0);
+      _mm_storel_pi(reinterpret_cast<__m64*>(to + 4), low);
+      _mm_storeu_ps(to + 6, r1);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(to + 10), low);
+      _mm_storeu_ps(to + 12, r2);
+      _mm_storel_pi(reinterpret_cast<__m64*>(to + 16), high);
+      _mm_storeu_ps(to + 18, r3);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(to + 22), high);
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; p + 2 <= depth; p += 2) {
+      if (p % line == 0) {
+        for (int r = 0; r < 6; ++r) __builtin_prefetch(row[r] + next_panel + p);
+      }
+      double* to = panel + p * 6;
+      for (int r = 0; r < 6; r += 2) {
+        const __m128d first = _mm_loadu_pd(row[r] + p), second = _mm_loadu_pd(row[r + 1] + p);
+        _mm_storeu_pd(to + r, _mm_unpacklo_pd(first, second));
+        _mm_storeu_pd(to + 6 + r, _mm_unpackhi_pd(first, second));
+      }
+    }
+  }
+  return p;
+}
+
+// Note [Packed panels] in gemm_kernels.hpp. Where the source rows run along the panel (A
+// transposed, B not), all panels are filled row by row, so the source is read front to back.
+template <class T, class Arch>
+void pack_a(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, T* packed) {
   constexpr std::int64_t mr = Tile<T, Arch>::mr;
+  const std::int64_t full_panels = rows / mr;
+  const std::int64_t rest = rows - full_panels * mr;
   if (ta == Trans::yes) {
-    // op(A)(i, p) = a[p * lda + i]: the mr values of one column are adjacent already.
+    // op(A)(i, p) = a[p * lda + i]: row p of the source holds column p of every panel.
     for (std::int64_t p = 0; p < depth; ++p) {
-      const T* column = a + p * lda;
-      for (std::int64_t r = 0; r < rows; ++r) panel[p * mr + r] = column[r];
-      for (std::int64_t r = rows; r < mr; ++r) panel[p * mr + r] = T(0);
+      const T* source = a + p * lda;
+      T* to = packed + p * mr;
+      for (std::int64_t q = 0; q < full_panels; ++q) {
+#pragma GCC unroll 8
+        for (std::int64_t r = 0; r < mr; ++r) to[q * mr * depth + r] = source[q * mr + r];
+      }
+      if (rest > 0) copy_padded<T, Arch>(source + full_panels * mr, rest, mr, to + full_panels * mr * depth);
     }
     return;
   }
-  // op(A)(i, p) = a[i * lda + p]: gather one value from each of the mr rows.
-  if (rows == mr) {
+  // op(A)(i, p) = a[i * lda + p]: gather one value from each of the mr rows of a panel.
+  for (std::int64_t q = 0; q < full_panels; ++q) {
     const T* row[mr];
-    for (std::int64_t r = 0; r < mr; ++r) row[r] = a + r * lda;
-    for (std::int64_t p = 0; p < depth; ++p) {
+    for (std::int64_t r = 0; r < mr; ++r) row[r] = a + (q * mr + r) * lda;
+    T* panel = packed + q * mr * depth;
+    const std::int64_t p_done = gather_rows<T, Arch>(row, depth, panel, mr * lda);
+    for (std::int64_t p = p_done; p < depth; ++p) {
 #pragma GCC unroll 8
       for (std::int64_t r = 0; r < mr; ++r) panel[p * mr + r] = row[r][p];
     }
-    return;
   }
-  for (std::int64_t p = 0; p < depth; ++p) {
-    for (std::int64_t r = 0; r < rows; ++r) panel[p * mr + r] = a[r * lda + p];
-    for (std::int64_t r = rows; r < mr; ++r) panel[p * mr + r] = T(0);
+  if (rest > 0) {
+    const T* first_row = a + full_panels * mr * lda;
+    T* panel = packed + full_panels * mr * depth;
+    for (std::int64_t p = 0; p < depth; ++p) {
+      for (std::int64_t r = 0; r < rest; ++r) panel[p * mr + r] = first_row[r * lda + p];
+      for (std::int64_t r = rest; r < mr; ++r) panel[p * mr + r] = T(0);
+    }
   }
 }
 
 template <class T, class Arch>
-void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int64_t cols, T* panel) {
+void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int64_t cols, T* packed) {
   using Batch = xsimd::batch<T, Arch>;
   constexpr std::int64_t lanes = Tile<T, Arch>::lanes;
   constexpr std::int64_t nr = Tile<T, Arch>::nr;
+  const std::int64_t full_panels = cols / nr;
+  const std::int64_t rest = cols - full_panels * nr;
   if (tb == Trans::no) {
-    // op(B)(p, j) = b[p * ldb + j]: each row of the panel is a contiguous copy.
-    if (cols == nr) {
-      for (std::int64_t p = 0; p < depth; ++p) {
-        Batch::load_unaligned(b + p * ldb).store_aligned(panel + p * nr);
-        Batch::load_unaligned(b + p * ldb + lanes).store_aligned(panel + p * nr + lanes);
-      }
-      return;
-    }
+    // op(B)(p, j) = b[p * ldb + j]: row p of the source holds row p of every panel.
     for (std::int64_t p = 0; p < depth; ++p) {
-      for (std::int64_t j = 0; j < cols; ++j) panel[p * nr + j] = b[p * ldb + j];
-      for (std::int64_t j = cols; j < nr; ++j) panel[p * nr + j] = T(0);
+      const T* source = b + p * ldb;
+      T* to = packed + p * nr;
+      for (std::int64_t q = 0; q < full_panels; ++q) {
+        Batch::load_unaligned(source + q * nr).store_aligned(to + q * nr * depth);
+        Batch::load_unaligned(source + q * nr + lanes).store_aligned(to + q * nr * depth + lanes);
+      }
+      if (rest > 0) copy_padded<T, Arch>(source + full_panels * nr, rest, nr, to + full_panels * nr * depth);
     }
     return;
   }
-  // op(B)(p, j) = b[j * ldb + p]: transpose lanes x lanes blocks, the leftover columns one by one.
-  std::int64_t p_done = 0;
-  if (cols == nr) {
-    constexpr std::int64_t block = Transpose<T, Arch>::size;
-    for (; p_done + block <= depth; p_done += block) {
+  // op(B)(p, j) = b[j * ldb + p]: transpose lanes x lanes blocks, the leftover rows one by one.
+  constexpr std::int64_t block = Transpose<T, Arch>::size;
+  for (std::int64_t q = 0; q < full_panels; ++q) {
+    const T* source = b + q * nr * ldb;
+    T* panel = packed + q * nr * depth;
+    std::int64_t p = 0;
+    for (; p + block <= depth; p += block) {
       for (std::int64_t j = 0; j < nr; j += block) {
-        Transpose<T, Arch>::block(b + j * ldb + p_done, ldb, panel + p_done * nr + j, nr);
+        Transpose<T, Arch>::block(source + j * ldb + p, ldb, panel + p * nr + j, nr);
       }
     }
+    for (; p < depth; ++p) {
+      for (std::int64_t j = 0; j < nr; ++j) panel[p * nr + j] = source[j * ldb + p];
+    }
   }
-  for (std::int64_t p = p_done; p < depth; ++p) {
-    for (std::int64_t j = 0; j < cols; ++j) panel[p * nr + j] = b[j * ldb + p];
-    for (std::int64_t j = cols; j < nr; ++j) panel[p * nr + j] = T(0);
+  if (rest > 0) {
+    const T* source = b + full_panels * nr * ldb;
+    T* panel = packed + full_panels * nr * depth;
+    for (std::int64_t p = 0; p < depth; ++p) {
+      for (std::int64_t j = 0; j < rest; ++j) panel[p * nr + j] = source[j * ldb + p];
+      for (std::int64_t j = rest; j < nr; ++j) panel[p * nr + j] = T(0);
+    }
   }
 }
 

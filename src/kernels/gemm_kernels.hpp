@@ -20,11 +20,11 @@ struct GemmKernels {
   std::int64_t mr;  // rows of the register tile
   std::int64_t nr;  // columns of the register tile
 
-  // Packs rows [0, rows) x columns [0, depth) of op(A) into one panel (rows <= mr). `a` points at
-  // the first element of that block of op(A) as stored.
-  void (*pack_a)(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, T* panel);
-  // Packs rows [0, depth) x columns [0, cols) of op(B) into one panel (cols <= nr).
-  void (*pack_b)(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int64_t cols, T* panel);
+  // Packs rows [0, rows) x columns [0, depth) of op(A) into ceil(rows / mr) consecutive panels.
+  // `a` points at the first element of that block of op(A) as stored.
+  void (*pack_a)(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, T* packed);
+  // Packs rows [0, depth) x columns [0, cols) of op(B) into ceil(cols / nr) consecutive panels.
+  void (*pack_b)(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int64_t cols, T* packed);
   // C[rows, cols] = alpha * A·B + beta * C for packed A panels (rows / mr of them, covering `rows`)
   // and packed B panels. beta == 0: C is not read.
   void (*multiply_panels)(std::int64_t rows, std::int64_t cols, std::int64_t depth, const T* packed_a,
