@@ -67,24 +67,34 @@ struct Problem {
   }
 };
 
-// Checks every element against float64 within (k + 2) * eps * (|alpha| sum|a||b| + |beta c|), and
-// that the padding between rows of C was left alone. Returns the number of bad elements.
+// Checks every element against float64 within 2 (k + 2) eps (|alpha| sum_p |a_ip b_pj| + |beta c_ij|),
+// and that the padding between rows of C was left alone. Returns the number of bad elements.
 template <class T>
 int count_mismatches(const Problem<T>& problem, const std::vector<T>& result) {
+  const std::int64_t m = problem.m, n = problem.n, k = problem.k;
+  // op(A) by rows and op(B) by columns, in float64, so the reference loop reads both in order.
+  std::vector<double> a_rows(static_cast<std::size_t>(m * k)), b_columns(static_cast<std::size_t>(n * k));
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t p = 0; p < k; ++p) a_rows[i * k + p] = problem.op_a(i, p);
+  }
+  for (std::int64_t j = 0; j < n; ++j) {
+    for (std::int64_t p = 0; p < k; ++p) b_columns[j * k + p] = problem.op_b(p, j);
+  }
   const double eps = std::numeric_limits<T>::epsilon();
   int bad = 0;
-  for (std::int64_t i = 0; i < problem.m; ++i) {
+  for (std::int64_t i = 0; i < m; ++i) {
     for (std::int64_t j = 0; j < problem.ldc; ++j) {
       const T got = result[i * problem.ldc + j];
       const T before = problem.c[i * problem.ldc + j];
-      if (j >= problem.n) {  // padding: untouched (NaN stays NaN)
+      if (j >= n) {  // padding: untouched (NaN stays NaN)
         if (std::memcmp(&got, &before, sizeof(T)) != 0) ++bad;
         continue;
       }
       double sum = 0, magnitude = 0;
-      for (std::int64_t p = 0; p < problem.k; ++p) {
-        sum += problem.op_a(i, p) * problem.op_b(p, j);
-        magnitude += std::abs(problem.op_a(i, p) * problem.op_b(p, j));
+      for (std::int64_t p = 0; p < k; ++p) {
+        const double product = a_rows[i * k + p] * b_columns[j * k + p];
+        sum += product;
+        magnitude += std::abs(product);
       }
       double expected = problem.alpha * sum;
       magnitude = std::abs(double(problem.alpha)) * magnitude;
@@ -92,7 +102,7 @@ int count_mismatches(const Problem<T>& problem, const std::vector<T>& result) {
         expected += double(problem.beta) * before;
         magnitude += std::abs(double(problem.beta) * before);
       }
-      const double tolerance = 2 * (problem.k + 2) * eps * magnitude + std::numeric_limits<T>::min();
+      const double tolerance = 2 * (k + 2) * eps * magnitude + std::numeric_limits<T>::min();
       if (!(std::abs(got - expected) <= tolerance)) ++bad;
     }
   }
@@ -123,7 +133,7 @@ void check_odd_sizes() {
         for (std::int64_t m : sizes) {
           for (std::int64_t n : sizes) {
             for (std::int64_t k : sizes) {
-              if (m * n * k > 300 * 65 * 300) continue;  // the largest ones are covered below
+              if (m * n * k > 300 * 65 * 65) continue;  // larger ones: check_large_sizes
               const Scalars s = scalar_cases[case_number % std::size(scalar_cases)];
               const std::int64_t pad = case_number % 3 == 0 ? 0 : case_number % 3 + 2;
               ++case_number;
@@ -143,7 +153,9 @@ void check_large_sizes() {
   struct Size {
     std::int64_t m, n, k;
   };
-  const Size sizes[] = {{257, 513, 129}, {300, 300, 300}, {130, 4100, 70}, {2, 3, 1100}, {1000, 33, 17}};
+  // 2000 x 40 x 600 packs k in several rounds (Note [Pack first, then multiply] in gemm.cpp).
+  const Size sizes[] = {{257, 513, 129}, {300, 300, 300}, {130, 4100, 70}, {2, 3, 1100}, {1000, 33, 17},
+                        {2000, 40, 600}};
   int case_number = 0;
   for (Isa isa : supported_isas()) {
     for (Trans ta : transposes) {
@@ -166,7 +178,7 @@ void check_deterministic() {
   struct Size {
     std::int64_t m, n, k;
   };
-  const Size sizes[] = {{64, 784, 256}, {301, 517, 700}, {2000, 70, 300}, {5, 9000, 40}};
+  const Size sizes[] = {{64, 784, 256}, {301, 517, 300}, {2000, 70, 300}, {5, 9000, 40}};
   for (Isa isa : supported_isas()) {
     for (Trans ta : transposes) {
       for (Trans tb : transposes) {
@@ -181,7 +193,6 @@ void check_deterministic() {
           const std::vector<T> eight = problem.run(isa);
           CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(T)) == 0);
           CHECK(std::memcmp(one.data(), eight.data(), one.size() * sizeof(T)) == 0);
-          CHECK(count_mismatches(problem, one) == 0);
         }
       }
     }

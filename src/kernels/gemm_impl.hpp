@@ -28,73 +28,99 @@ struct Tile {
   static constexpr std::int64_t nr = 2 * lanes;
 };
 
-// C tile (full mr x nr, row stride ldc) = alpha * (packed A panel · packed B panel) + beta * C.
-template <class T, class Arch>
+// C tile (rows x vectors * lanes, row stride ldc) = alpha * (A panel · B panel) + beta * C, for
+// packed panels of mr rows and nr columns. Full tiles use rows = mr, vectors = 2; smaller values
+// serve the tiles at the bottom and right edges of C without computing the padding.
+template <class T, class Arch, int rows, int vectors>
 inline void micro_kernel(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c, std::int64_t ldc) {
   using Batch = xsimd::batch<T, Arch>;
   constexpr std::int64_t mr = Tile<T, Arch>::mr;
+  constexpr std::int64_t nr = Tile<T, Arch>::nr;
   constexpr std::int64_t lanes = Tile<T, Arch>::lanes;
 
   // The tile of C is needed only after the depth loop: start fetching it now.
 #pragma GCC unroll 8
-  for (std::int64_t r = 0; r < mr; ++r) {
+  for (int r = 0; r < rows; ++r) {
     __builtin_prefetch(c + r * ldc, 1);
-    __builtin_prefetch(c + r * ldc + 2 * lanes - 1, 1);
+    __builtin_prefetch(c + r * ldc + vectors * lanes - 1, 1);
   }
-  Batch acc[mr][2];
+  Batch acc[rows][vectors];
 #pragma GCC unroll 8
-  for (std::int64_t r = 0; r < mr; ++r) {
-    acc[r][0] = Batch(T(0));
-    acc[r][1] = Batch(T(0));
+  for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 2
+    for (int v = 0; v < vectors; ++v) acc[r][v] = Batch(T(0));
   }
 #pragma GCC unroll 4
   for (std::int64_t p = 0; p < depth; ++p) {
-    const Batch b0 = Batch::load_aligned(b);
-    const Batch b1 = Batch::load_aligned(b + lanes);
+    Batch b_row[vectors];
+#pragma GCC unroll 2
+    for (int v = 0; v < vectors; ++v) b_row[v] = Batch::load_aligned(b + v * lanes);
 #pragma GCC unroll 8
-    for (std::int64_t r = 0; r < mr; ++r) {
+    for (int r = 0; r < rows; ++r) {
       const Batch a_r(a[r]);
-      acc[r][0] = xsimd::fma(a_r, b0, acc[r][0]);
-      acc[r][1] = xsimd::fma(a_r, b1, acc[r][1]);
+#pragma GCC unroll 2
+      for (int v = 0; v < vectors; ++v) acc[r][v] = xsimd::fma(a_r, b_row[v], acc[r][v]);
     }
     a += mr;
-    b += 2 * lanes;
+    b += nr;
   }
 
   const Batch alpha_v(alpha);
   if (beta == T(0)) {
 #pragma GCC unroll 8
-    for (std::int64_t r = 0; r < mr; ++r) {
-      (alpha_v * acc[r][0]).store_unaligned(c + r * ldc);
-      (alpha_v * acc[r][1]).store_unaligned(c + r * ldc + lanes);
+    for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 2
+      for (int v = 0; v < vectors; ++v) (alpha_v * acc[r][v]).store_unaligned(c + r * ldc + v * lanes);
     }
   } else {
     const Batch beta_v(beta);
 #pragma GCC unroll 8
-    for (std::int64_t r = 0; r < mr; ++r) {
-      T* row = c + r * ldc;
-      xsimd::fma(alpha_v, acc[r][0], beta_v * Batch::load_unaligned(row)).store_unaligned(row);
-      xsimd::fma(alpha_v, acc[r][1], beta_v * Batch::load_unaligned(row + lanes)).store_unaligned(row + lanes);
+    for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 2
+      for (int v = 0; v < vectors; ++v) {
+        T* at = c + r * ldc + v * lanes;
+        xsimd::fma(alpha_v, acc[r][v], beta_v * Batch::load_unaligned(at)).store_unaligned(at);
+      }
     }
   }
 }
 
-// The same for a tile cut by the edge of C (rows < mr or cols < nr): computed in a full local tile
-// so that nothing outside C is read or written.
-template <class T, class Arch>
-void micro_kernel_edge(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c, std::int64_t ldc,
-                       std::int64_t rows, std::int64_t cols) {
-  constexpr std::int64_t mr = Tile<T, Arch>::mr;
+// A tile cut by the edge of C: `rows` < mr or `cols` < nr. Whole vectors of columns go straight
+// to C; a partial vector goes through a local tile, so nothing outside C is read or written.
+template <class T, class Arch, int rows>
+void micro_kernel_rows(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c, std::int64_t ldc,
+                       std::int64_t cols) {
+  constexpr std::int64_t lanes = Tile<T, Arch>::lanes;
   constexpr std::int64_t nr = Tile<T, Arch>::nr;
-  alignas(64) T tile[mr * nr] = {};
+  if (cols == nr) return micro_kernel<T, Arch, rows, 2>(depth, a, b, alpha, beta, c, ldc);
+  if (cols == lanes) return micro_kernel<T, Arch, rows, 1>(depth, a, b, alpha, beta, c, ldc);
+  alignas(64) T tile[rows * nr] = {};
   if (beta != T(0)) {
     for (std::int64_t r = 0; r < rows; ++r) {
       for (std::int64_t j = 0; j < cols; ++j) tile[r * nr + j] = c[r * ldc + j];
     }
   }
-  micro_kernel<T, Arch>(depth, a, b, alpha, beta, tile, nr);
+  if (cols < lanes) {
+    micro_kernel<T, Arch, rows, 1>(depth, a, b, alpha, beta, tile, nr);
+  } else {
+    micro_kernel<T, Arch, rows, 2>(depth, a, b, alpha, beta, tile, nr);
+  }
   for (std::int64_t r = 0; r < rows; ++r) {
     for (std::int64_t j = 0; j < cols; ++j) c[r * ldc + j] = tile[r * nr + j];
+  }
+}
+
+template <class T, class Arch>
+void micro_kernel_edge(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c, std::int64_t ldc,
+                       std::int64_t rows, std::int64_t cols) {
+  static_assert(Tile<T, Arch>::mr == 6);
+  switch (rows) {
+    case 1: return micro_kernel_rows<T, Arch, 1>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 2: return micro_kernel_rows<T, Arch, 2>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 3: return micro_kernel_rows<T, Arch, 3>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 4: return micro_kernel_rows<T, Arch, 4>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 5: return micro_kernel_rows<T, Arch, 5>(depth, a, b, alpha, beta, c, ldc, cols);
+    default: return micro_kernel_rows<T, Arch, 6>(depth, a, b, alpha, beta, c, ldc, cols);
   }
 }
 
@@ -113,7 +139,7 @@ void multiply_panels(std::int64_t rows, std::int64_t cols, std::int64_t depth, c
       const std::int64_t tile_rows = rows - i < mr ? rows - i : mr;
       T* c_tile = c + i * ldc + j;
       if (tile_rows == mr && tile_cols == nr) {
-        micro_kernel<T, Arch>(depth, a_panel, b_panel, alpha, beta, c_tile, ldc);
+        micro_kernel<T, Arch, mr, 2>(depth, a_panel, b_panel, alpha, beta, c_tile, ldc);
       } else {
         micro_kernel_edge<T, Arch>(depth, a_panel, b_panel, alpha, beta, c_tile, ldc, tile_rows, tile_cols);
       }
