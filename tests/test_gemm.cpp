@@ -57,12 +57,17 @@ struct Problem {
     if (beta == T(0)) std::fill(c.begin(), c.end(), std::numeric_limits<T>::quiet_NaN());
   }
 
-  double op_a(std::int64_t i, std::int64_t p) const { return ta == Trans::no ? a[i * lda + p] : a[p * lda + i]; }
-  double op_b(std::int64_t p, std::int64_t j) const { return tb == Trans::no ? b[p * ldb + j] : b[j * ldb + p]; }
+  double op_a(std::int64_t i, std::int64_t p) const {
+    return ta == Trans::no ? a[i * lda + p] : a[p * lda + i];
+  }
+  double op_b(std::int64_t p, std::int64_t j) const {
+    return tb == Trans::no ? b[p * ldb + j] : b[j * ldb + p];
+  }
 
   std::vector<T> run(Isa isa) const {
     std::vector<T> result = c;
-    tapegrad::kernels::gemm(isa, ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, result.data(), ldc);
+    tapegrad::kernels::gemm(isa, ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, result.data(),
+                            ldc);
     return result;
   }
 };
@@ -109,8 +114,8 @@ int count_mismatches(const Problem<T>& problem, const std::vector<T>& result) {
   return bad;
 }
 
-std::string describe(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
-                     double beta) {
+std::string describe(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k,
+                     double alpha, double beta) {
   return std::string(tapegrad::kernels::isa_name(isa)) + " " + (ta == Trans::yes ? "T" : "N") +
          (tb == Trans::yes ? "T" : "N") + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
          " k=" + std::to_string(k) + " alpha=" + std::to_string(alpha) + " beta=" + std::to_string(beta);
@@ -154,8 +159,8 @@ void check_large_sizes() {
     std::int64_t m, n, k;
   };
   // 2000 x 40 x 600 packs k in several rounds (Note [Pack first, then multiply] in gemm.cpp).
-  const Size sizes[] = {{257, 513, 129}, {300, 300, 300}, {130, 4100, 70}, {2, 3, 1100}, {1000, 33, 17},
-                        {2000, 40, 600}};
+  const Size sizes[] = {{257, 513, 129}, {300, 300, 300}, {130, 4100, 70},
+                        {2, 3, 1100},    {1000, 33, 17},  {2000, 40, 600}};
   int case_number = 0;
   for (Isa isa : supported_isas()) {
     for (Trans ta : transposes) {
@@ -202,8 +207,12 @@ void check_deterministic() {
 
 }  // namespace
 
-TEST_CASE("gemm: float odd sizes, transposes, strides and alpha/beta match float64") { check_odd_sizes<float>(); }
-TEST_CASE("gemm: double odd sizes, transposes, strides and alpha/beta match float64") { check_odd_sizes<double>(); }
+TEST_CASE("gemm: float odd sizes, transposes, strides and alpha/beta match float64") {
+  check_odd_sizes<float>();
+}
+TEST_CASE("gemm: double odd sizes, transposes, strides and alpha/beta match float64") {
+  check_odd_sizes<double>();
+}
 TEST_CASE("gemm: float large sizes match float64") { check_large_sizes<float>(); }
 TEST_CASE("gemm: double large sizes match float64") { check_large_sizes<double>(); }
 TEST_CASE("gemm: float result does not depend on the thread count") { check_deterministic<float>(); }
@@ -213,7 +222,8 @@ TEST_CASE("gemm: the public entry point uses the active instruction set") {
   using tapegrad::kernels::active_isa;
   using tapegrad::kernels::best_isa;
   const char* forced = std::getenv("TAPEGRAD_ISA");
-  const bool baseline = forced != nullptr && (std::string(forced) == "sse2" || std::string(forced) == "generic");
+  const bool baseline =
+      forced != nullptr && (std::string(forced) == "sse2" || std::string(forced) == "generic");
   CHECK(active_isa() == (baseline ? Isa::sse2 : best_isa()));
 
   const Problem<float> problem(Trans::no, Trans::yes, 33, 45, 67, 1.0f, 0.0f, 1, 3);
@@ -230,12 +240,15 @@ TEST_CASE("gemm: alpha == 0 or k == 0 scales C by beta without reading A or B") 
     std::vector<float> c = {1, 2, 3, 4, 5, 6};
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const std::vector<float> a(6, nan), b(6, nan);
-    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 2, 0.0f, a.data(), 2, b.data(), 3, 2.0f, c.data(), 3);
+    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 2, 0.0f, a.data(), 2, b.data(), 3, 2.0f,
+                            c.data(), 3);
     CHECK(c == std::vector<float>{2, 4, 6, 8, 10, 12});
-    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 0, 1.0f, a.data(), 2, b.data(), 3, 0.5f, c.data(), 3);
+    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 0, 1.0f, a.data(), 2, b.data(), 3, 0.5f,
+                            c.data(), 3);
     CHECK(c == std::vector<float>{1, 2, 3, 4, 5, 6});
     std::fill(c.begin(), c.end(), nan);
-    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 0, 1.0f, a.data(), 2, b.data(), 3, 0.0f, c.data(), 3);
+    tapegrad::kernels::gemm(isa, Trans::no, Trans::no, 2, 3, 0, 1.0f, a.data(), 2, b.data(), 3, 0.0f,
+                            c.data(), 3);
     CHECK(c == std::vector<float>(6, 0.0f));
   }
 }

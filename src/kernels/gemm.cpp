@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <new>
 
 #include "kernels/gemm_kernels.hpp"
@@ -25,7 +26,10 @@ namespace {
 //   Columns are split only as much as needed for at least min_tasks tasks.
 // The k split depends on k alone, so every element of C is summed in the same order whatever
 // the thread count or the task that computes it (Note [Deterministic chunking]).
-static std::int64_t env_or(const char* name, std::int64_t fallback) { const char* t = std::getenv(name); return t ? std::atoll(t) : fallback; }  // TUNING-HACK
+static std::int64_t env_or(const char* name, std::int64_t fallback) {
+  const char* t = std::getenv(name);
+  return t ? std::atoll(t) : fallback;
+}  // TUNING-HACK
 static const std::int64_t kc_max = env_or("TG_KC", 256);
 static const std::int64_t mc_max = env_or("TG_MC", 144);
 // Aim for at least this many tasks per pass, so that a few threads share the work evenly.
@@ -142,8 +146,12 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
   const std::int64_t passes_per_round = std::clamp<std::int64_t>(max_pack_size / pass_size, 1, passes);
   PackBuffer<T> buffer(static_cast<std::size_t>(passes_per_round * pass_size));
 
-  auto a_at = [&](std::int64_t i, std::int64_t p) { return ta == Trans::no ? a + i * lda + p : a + p * lda + i; };
-  auto b_at = [&](std::int64_t p, std::int64_t j) { return tb == Trans::no ? b + p * ldb + j : b + j * ldb + p; };
+  auto a_at = [&](std::int64_t i, std::int64_t p) {
+    return ta == Trans::no ? a + i * lda + p : a + p * lda + i;
+  };
+  auto b_at = [&](std::int64_t p, std::int64_t j) {
+    return tb == Trans::no ? b + p * ldb + j : b + j * ldb + p;
+  };
 
   for (std::int64_t first = 0; first < passes; first += passes_per_round) {
     const std::int64_t round_passes = std::min(passes_per_round, passes - first);
@@ -154,44 +162,44 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
     // Packing work items: groups of pack_group panels of A, then of B, for every pass of the round.
     const std::int64_t a_groups = ceil_div(a_panels, pack_group);
     const std::int64_t groups = a_groups + ceil_div(b_panels, pack_group);
-    parallel::for_chunks(
-        round_passes * groups, 1,
-        [&](std::int64_t begin, std::int64_t end) {
-          for (std::int64_t item = begin; item < end; ++item) {
-            const std::int64_t pass = first + item / groups;
-            const std::int64_t group = item % groups;
-            const std::int64_t p0 = pass * kc;
-            const std::int64_t depth = depth_of(pass);
-            if (group < a_groups) {
-              const std::int64_t i = group * pack_group * mr;
-              kernels.pack_a(ta, a_at(i, p0), lda, std::min(pack_group * mr, m - i), depth,
-                             packed_a(pass) + i * depth);
-            } else {
-              const std::int64_t j = (group - a_groups) * pack_group * nr;
-              kernels.pack_b(tb, b_at(p0, j), ldb, depth, std::min(pack_group * nr, n - j), packed_b(pass) + j * depth);
-            }
-          }
-        },
-        std::max<std::int64_t>(1, pack_group * mr * kc / 4));
+    auto pack = [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t item = begin; item < end; ++item) {
+        const std::int64_t pass = first + item / groups;
+        const std::int64_t group = item % groups;
+        const std::int64_t p0 = pass * kc;
+        const std::int64_t depth = depth_of(pass);
+        if (group < a_groups) {
+          const std::int64_t i = group * pack_group * mr;
+          kernels.pack_a(ta, a_at(i, p0), lda, std::min(pack_group * mr, m - i), depth,
+                         packed_a(pass) + i * depth);
+        } else {
+          const std::int64_t j = (group - a_groups) * pack_group * nr;
+          kernels.pack_b(tb, b_at(p0, j), ldb, depth, std::min(pack_group * nr, n - j),
+                         packed_b(pass) + j * depth);
+        }
+      }
+    };
+    // std::ref: a std::function holding a reference wrapper does not allocate.
+    parallel::for_chunks(round_passes * groups, 1, std::ref(pack),
+                         std::max<std::int64_t>(1, pack_group * mr * kc / 4));
 
-    parallel::for_chunks(
-        m_blocks * column_tasks, 1,
-        [&](std::int64_t begin, std::int64_t end) {
-          for (std::int64_t task = begin; task < end; ++task) {
-            const std::int64_t i0 = task / column_tasks * mc;
-            const std::int64_t j0 = task % column_tasks * panels_per_task * nr;
-            if (i0 >= m) continue;
-            const std::int64_t rows = std::min(mc, m - i0);
-            const std::int64_t cols = std::min(panels_per_task * nr, n - j0);
-            for (std::int64_t pass = first; pass < first + round_passes; ++pass) {
-              const std::int64_t depth = depth_of(pass);
-              const T beta_pass = pass == 0 ? beta : T(1);  // later passes add to what the first wrote
-              kernels.multiply_panels(rows, cols, depth, packed_a(pass) + i0 * depth, packed_b(pass) + j0 * depth,
-                                      alpha, beta_pass, c + i0 * ldc + j0, ldc);
-            }
-          }
-        },
-        std::max<std::int64_t>(1, mc * panels_per_task * nr * kc * round_passes / 16));
+    auto multiply = [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t task = begin; task < end; ++task) {
+        const std::int64_t i0 = task / column_tasks * mc;
+        const std::int64_t j0 = task % column_tasks * panels_per_task * nr;
+        if (i0 >= m) continue;
+        const std::int64_t rows = std::min(mc, m - i0);
+        const std::int64_t cols = std::min(panels_per_task * nr, n - j0);
+        for (std::int64_t pass = first; pass < first + round_passes; ++pass) {
+          const std::int64_t depth = depth_of(pass);
+          const T beta_pass = pass == 0 ? beta : T(1);  // later passes add to what the first wrote
+          kernels.multiply_panels(rows, cols, depth, packed_a(pass) + i0 * depth, packed_b(pass) + j0 * depth,
+                                  alpha, beta_pass, c + i0 * ldc + j0, ldc);
+        }
+      }
+    };
+    parallel::for_chunks(m_blocks * column_tasks, 1, std::ref(multiply),
+                         std::max<std::int64_t>(1, mc * panels_per_task * nr * kc * round_passes / 16));
   }
 }
 
@@ -203,8 +211,9 @@ const GemmKernels<T>& kernels_for(Isa isa) {
 
 }  // namespace
 
-void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc) {
   gemm_packed(kernels_for<float>(isa), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

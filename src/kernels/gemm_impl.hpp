@@ -32,7 +32,8 @@ struct Tile {
 // packed panels of mr rows and nr columns. Full tiles use rows = mr, vectors = 2; smaller values
 // serve the tiles at the bottom and right edges of C without computing the padding.
 template <class T, class Arch, int rows, int vectors>
-inline void micro_kernel(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c, std::int64_t ldc) {
+inline void micro_kernel(std::int64_t depth, const T* a, const T* b, T alpha, T beta, T* c,
+                         std::int64_t ldc) {
   using Batch = xsimd::batch<T, Arch>;
   constexpr std::int64_t mr = Tile<T, Arch>::mr;
   constexpr std::int64_t nr = Tile<T, Arch>::nr;
@@ -115,12 +116,18 @@ void micro_kernel_edge(std::int64_t depth, const T* a, const T* b, T alpha, T be
                        std::int64_t rows, std::int64_t cols) {
   static_assert(Tile<T, Arch>::mr == 6);
   switch (rows) {
-    case 1: return micro_kernel_rows<T, Arch, 1>(depth, a, b, alpha, beta, c, ldc, cols);
-    case 2: return micro_kernel_rows<T, Arch, 2>(depth, a, b, alpha, beta, c, ldc, cols);
-    case 3: return micro_kernel_rows<T, Arch, 3>(depth, a, b, alpha, beta, c, ldc, cols);
-    case 4: return micro_kernel_rows<T, Arch, 4>(depth, a, b, alpha, beta, c, ldc, cols);
-    case 5: return micro_kernel_rows<T, Arch, 5>(depth, a, b, alpha, beta, c, ldc, cols);
-    default: return micro_kernel_rows<T, Arch, 6>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 1:
+      return micro_kernel_rows<T, Arch, 1>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 2:
+      return micro_kernel_rows<T, Arch, 2>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 3:
+      return micro_kernel_rows<T, Arch, 3>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 4:
+      return micro_kernel_rows<T, Arch, 4>(depth, a, b, alpha, beta, c, ldc, cols);
+    case 5:
+      return micro_kernel_rows<T, Arch, 5>(depth, a, b, alpha, beta, c, ldc, cols);
+    default:
+      return micro_kernel_rows<T, Arch, 6>(depth, a, b, alpha, beta, c, ldc, cols);
   }
 }
 
@@ -249,7 +256,7 @@ std::int64_t gather_rows(const T* const* row, std::int64_t depth, T* panel, std:
       __m128 r0 = _mm_loadu_ps(row[0] + p), r1 = _mm_loadu_ps(row[1] + p);
       __m128 r2 = _mm_loadu_ps(row[2] + p), r3 = _mm_loadu_ps(row[3] + p);
       const __m128 r4 = _mm_loadu_ps(row[4] + p), r5 = _mm_loadu_ps(row[5] + p);
-      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // r_c now holds rows 0..3 of column p + c
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);            // r_c now holds rows 0..3 of column p + c
       const __m128 low = _mm_unpacklo_ps(r4, r5);   // e0 f0 e1 f1
       const __m128 high = _mm_unpackhi_ps(r4, r5);  // e2 f2 e3 f3
       float* to = panel + p * 6;
@@ -366,7 +373,8 @@ void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int
 
 template <class T, class Arch>
 GemmKernels<T> make_kernels() {
-  return {Tile<T, Arch>::mr, Tile<T, Arch>::nr, &pack_a<T, Arch>, &pack_b<T, Arch>, &multiply_panels<T, Arch>};
+  return {Tile<T, Arch>::mr, Tile<T, Arch>::nr, &pack_a<T, Arch>, &pack_b<T, Arch>,
+          &multiply_panels<T, Arch>};
 }
 
 }  // namespace tapegrad::kernels::gemm_impl
