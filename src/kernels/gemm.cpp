@@ -17,27 +17,27 @@ namespace tapegrad::kernels {
 namespace {
 
 // Note [GEMM blocking]: sizes for Zen 3 (32 KB L1d, 512 KB L2 per core, 32 MB shared L3).
-// - kc: depth of one pass; a B panel (kc x nr = 256 x 16 floats = 16 KB) stays in L1 while the
-//   A panels of a block stream through. k is split into equal passes of at most kc.
-// - mc: rows of A per block; mc x kc (~140 KB for floats) stays in L2 while the B panels of the
+// - kc: depth of one pass. A B panel (kc x nr = 384 x 16 floats = 24 KB) stays in L1 while the
+//   A panels of a block stream past it; 256 and 512 measured within noise of 384. k is split
+//   into equal passes of at most kc.
+// - mc: rows of A per block; mc x kc (~220 KB of floats) stays in L2 while the B panels of the
 //   task pass by. m is split into equal blocks of at most mc, rounded up to mr.
-// - nc: the columns of one task, a group of B panels. It is not set by a cache: each B panel is
-//   reused mc / mr times from L1, so fetching it from L3 again for every block of A costs little.
-//   Columns are split only as much as needed for at least min_tasks tasks.
+// - nc: the columns of one task, a group of B panels. No cache sets it: each B panel is reused
+//   mc / mr times from L1, so fetching it from L3 again for every block of A costs little.
+//   Columns are split only as far as needed for at least min_tasks tasks.
 // The k split depends on k alone, so every element of C is summed in the same order whatever
 // the thread count or the task that computes it (Note [Deterministic chunking]).
-static std::int64_t env_or(const char* name, std::int64_t fallback) {
-  const char* t = std::getenv(name);
-  return t ? std::atoll(t) : fallback;
-}  // TUNING-HACK
-static const std::int64_t kc_max = env_or("TG_KC", 256);
-static const std::int64_t mc_max = env_or("TG_MC", 144);
-// Aim for at least this many tasks per pass, so that a few threads share the work evenly.
-static const std::int64_t min_tasks = env_or("TG_TASKS", 16);
+constexpr std::int64_t kc_max = 384;
+constexpr std::int64_t mc_max = 144;
+// Tasks per round to aim for, so that a few threads share the work evenly.
+constexpr std::int64_t min_tasks = 16;
+// Up to this many multiply-adds the product skips packing (Note [Small GEMM] in gemm_impl.hpp).
+constexpr std::int64_t small_size = 4096;
 // Panels packed by one work item.
 constexpr std::int64_t pack_group = 8;
-// Packing buffer limit (elements): beyond it k is processed in rounds of passes.
-static const std::int64_t max_pack_size = env_or("TG_PACK", std::int64_t{1} << 19);
+// Elements packed per round at most (2 MB of floats): packed panels are used while they are still
+// in cache rather than written out to memory and read back.
+constexpr std::int64_t max_pack_size = std::int64_t{1} << 19;
 
 std::int64_t ceil_div(std::int64_t x, std::int64_t y) { return (x + y - 1) / y; }
 std::int64_t round_up(std::int64_t x, std::int64_t multiple) { return ceil_div(x, multiple) * multiple; }
@@ -122,6 +122,8 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
     scale(m, n, beta, c, ldc);
     return;
   }
+  const bool small = m * n <= small_size && m * n * k <= small_size;  // (m * n * k alone may overflow)
+  if (small && kernels.small_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   const std::int64_t mr = kernels.mr;
   const std::int64_t nr = kernels.nr;
 
@@ -137,8 +139,9 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
   const std::int64_t column_tasks = ceil_div(b_panels, panels_per_task);
 
   // Note [Pack first, then multiply]: A and B are packed for a round of passes (all of k unless
-  // that would take more than max_pack_size), then every task runs through the passes of the round
-  // over its block of C. Two parallel regions per round, whatever k.
+  // that takes more than max_pack_size), then every task runs through the passes of the round over
+  // its block of C. That is two parallel regions per round, and the passes of a round need no
+  // synchronisation between them: a task's block of C only ever depends on its own earlier passes.
   const std::int64_t align = 64 / static_cast<std::int64_t>(sizeof(T));
   const std::int64_t a_pass_size = round_up(a_panels * mr * kc, align);
   const std::int64_t b_pass_size = round_up(b_panels * nr * kc, align);

@@ -371,10 +371,64 @@ void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int
   }
 }
 
+// Note [Small GEMM]: below a few thousand multiply-adds, packing and task set-up cost more than
+// the arithmetic, so the product is computed straight from A and B on the calling thread. Each
+// element is one sum over p in order (one vector lane or one dot product), so the result is still
+// independent of the thread count. Returns false for the layout it does not handle (A and B both
+// transposed), which then goes through the packed path.
+template <class T, class Arch>
+bool small_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  using Batch = xsimd::batch<T, Arch>;
+  constexpr std::int64_t lanes = Tile<T, Arch>::lanes;
+  if (ta == Trans::yes && tb == Trans::yes) return false;
+  auto store = [&](T* to, T sum) { *to = beta == T(0) ? alpha * sum : alpha * sum + beta * *to; };
+  for (std::int64_t i = 0; i < m; ++i) {
+    T* c_row = c + i * ldc;
+    if (tb == Trans::no) {
+      // C row i = sum over p of op(A)(i, p) * B row p: vectors along the row.
+      const T* a_row = a + (ta == Trans::no ? i * lda : i);
+      const std::int64_t a_step = ta == Trans::no ? 1 : lda;
+      std::int64_t j = 0;
+      for (; j + lanes <= n; j += lanes) {
+        Batch sum(T(0));
+        for (std::int64_t p = 0; p < k; ++p)
+          sum = xsimd::fma(Batch(a_row[p * a_step]), Batch::load_unaligned(b + p * ldb + j), sum);
+        if (beta == T(0)) {
+          (Batch(alpha) * sum).store_unaligned(c_row + j);
+        } else {
+          xsimd::fma(Batch(alpha), sum, Batch(beta) * Batch::load_unaligned(c_row + j))
+              .store_unaligned(c_row + j);
+        }
+      }
+      for (; j < n; ++j) {
+        T sum = 0;
+        for (std::int64_t p = 0; p < k; ++p) sum += a_row[p * a_step] * b[p * ldb + j];
+        store(c_row + j, sum);
+      }
+    } else {
+      // A row i and B row j are both contiguous: dot products, vectors along p.
+      const T* a_row = a + i * lda;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T* b_row = b + j * ldb;
+        Batch partial(T(0));
+        std::int64_t p = 0;
+        for (; p + lanes <= k; p += lanes) {
+          partial = xsimd::fma(Batch::load_unaligned(a_row + p), Batch::load_unaligned(b_row + p), partial);
+        }
+        T sum = xsimd::hadd(partial);
+        for (; p < k; ++p) sum += a_row[p] * b_row[p];
+        store(c_row + j, sum);
+      }
+    }
+  }
+  return true;
+}
+
 template <class T, class Arch>
 GemmKernels<T> make_kernels() {
-  return {Tile<T, Arch>::mr, Tile<T, Arch>::nr, &pack_a<T, Arch>, &pack_b<T, Arch>,
-          &multiply_panels<T, Arch>};
+  return {Tile<T, Arch>::mr, Tile<T, Arch>::nr,         &pack_a<T, Arch>,
+          &pack_b<T, Arch>,  &multiply_panels<T, Arch>, &small_gemm<T, Arch>};
 }
 
 }  // namespace tapegrad::kernels::gemm_impl

@@ -29,6 +29,10 @@ struct GemmKernels {
   // and packed B panels. beta == 0: C is not read.
   void (*multiply_panels)(std::int64_t rows, std::int64_t cols, std::int64_t depth, const T* packed_a,
                           const T* packed_b, T alpha, T beta, T* c, std::int64_t ldc);
+  // The whole product for small problems, straight from A and B (Note [Small GEMM] in
+  // gemm_impl.hpp); false when it does not handle the layout.
+  bool (*small_gemm)(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                     std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
 };
 
 // gemm on a chosen instruction set, which must be supported (isa_supported): lets tests and
