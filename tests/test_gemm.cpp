@@ -235,6 +235,18 @@ TEST_CASE("gemm: the public entry point uses the active instruction set") {
   CHECK(std::memcmp(result.data(), expected.data(), result.size() * sizeof(float)) == 0);
 }
 
+TEST_CASE("gemm: very tall and very wide products are computed in slices") {
+  // kc = 334 for k = 1000, so more than 12,000 rows or columns take more than one slice.
+  for (Isa isa : supported_isas()) {
+    const Problem<float> tall(Trans::no, Trans::no, 13000, 3, 1000, 1.0f, 0.5f, 1, 11);
+    INFO(describe(isa, tall.ta, tall.tb, tall.m, tall.n, tall.k, 1.0, 0.5));
+    CHECK(count_mismatches(tall, tall.run(isa)) == 0);
+    const Problem<float> wide(Trans::yes, Trans::yes, 2, 13000, 1000, 1.0f, 0.0f, 0, 12);
+    INFO(describe(isa, wide.ta, wide.tb, wide.m, wide.n, wide.k, 1.0, 0.0));
+    CHECK(count_mismatches(wide, wide.run(isa)) == 0);
+  }
+}
+
 TEST_CASE("gemm: alpha == 0 or k == 0 scales C by beta without reading A or B") {
   for (Isa isa : supported_isas()) {
     std::vector<float> c = {1, 2, 3, 4, 5, 6};

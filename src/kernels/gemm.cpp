@@ -38,6 +38,8 @@ constexpr std::int64_t pack_group = 8;
 // Elements packed per round at most (2 MB of floats): packed panels are used while they are still
 // in cache rather than written out to memory and read back.
 constexpr std::int64_t max_pack_size = std::int64_t{1} << 19;
+// Rows of A (or columns of B) times kc packed for one pass at most: 16 MB of floats.
+constexpr std::int64_t max_slice_size = std::int64_t{1} << 22;
 
 std::int64_t ceil_div(std::int64_t x, std::int64_t y) { return (x + y - 1) / y; }
 std::int64_t round_up(std::int64_t x, std::int64_t multiple) { return ceil_div(x, multiple) * multiple; }
@@ -130,6 +132,22 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
   // Note [GEMM blocking]: k in equal passes, m in equal blocks, n in groups of panels.
   const std::int64_t passes = ceil_div(k, kc_max);
   const std::int64_t kc = ceil_div(k, passes);
+
+  // A pass packs all rows of A and all columns of B; very tall or very wide problems go in slices
+  // so that this stays bounded. Slicing depends on the sizes only and leaves the sum behind each
+  // element of C as it was.
+  const std::int64_t max_slice = std::max(mc_max, max_slice_size / kc / mc_max * mc_max);
+  if (m > max_slice || n > max_slice) {
+    for (std::int64_t i = 0; i < m; i += max_slice) {
+      for (std::int64_t j = 0; j < n; j += max_slice) {
+        const T* a_slice = ta == Trans::no ? a + i * lda : a + i;
+        const T* b_slice = tb == Trans::no ? b + j : b + j * ldb;
+        gemm_packed(kernels, ta, tb, std::min(max_slice, m - i), std::min(max_slice, n - j), k, alpha,
+                    a_slice, lda, b_slice, ldb, beta, c + i * ldc + j, ldc);
+      }
+    }
+    return;
+  }
   const std::int64_t m_blocks = ceil_div(m, mc_max);
   const std::int64_t mc = round_up(ceil_div(m, m_blocks), mr);
   const std::int64_t a_panels = ceil_div(m, mr);
