@@ -285,6 +285,23 @@ std::int64_t gather_rows(const T* const* row, std::int64_t depth, T* panel, std:
   return p;
 }
 
+// Copies six adjacent values (one column of an A panel) with two or three stores.
+template <class T, class Arch>
+inline void copy_six(const T* from, T* to) {
+  static_assert(Tile<T, Arch>::mr == 6);
+  if constexpr (std::is_same_v<T, float>) {
+    _mm_storeu_ps(to, _mm_loadu_ps(from));
+    _mm_storel_pi(reinterpret_cast<__m64*>(to + 4),
+                  _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(from + 4))));
+  } else if constexpr (std::is_same_v<T, double>) {
+    _mm_storeu_pd(to, _mm_loadu_pd(from));
+    _mm_storeu_pd(to + 2, _mm_loadu_pd(from + 2));
+    _mm_storeu_pd(to + 4, _mm_loadu_pd(from + 4));
+  } else {
+    for (int r = 0; r < 6; ++r) to[r] = from[r];
+  }
+}
+
 // Note [Packed panels] in gemm_kernels.hpp. Where the source rows run along the panel (A
 // transposed, B not), all panels are filled row by row, so the source is read front to back.
 template <class T, class Arch>
@@ -293,15 +310,19 @@ void pack_a(Trans ta, const T* a, std::int64_t lda, std::int64_t rows, std::int6
   const std::int64_t full_panels = rows / mr;
   const std::int64_t rest = rows - full_panels * mr;
   if (ta == Trans::yes) {
-    // op(A)(i, p) = a[p * lda + i]: row p of the source holds column p of every panel.
-    for (std::int64_t p = 0; p < depth; ++p) {
-      const T* source = a + p * lda;
-      T* to = packed + p * mr;
-      for (std::int64_t q = 0; q < full_panels; ++q) {
-#pragma GCC unroll 8
-        for (std::int64_t r = 0; r < mr; ++r) to[q * mr * depth + r] = source[q * mr + r];
+    // op(A)(i, p) = a[p * lda + i]: the mr values of column p are adjacent in the source. One panel
+    // at a time, so that the stores form a single stream (interleaving the panels' stores made
+    // them wait on cache misses); the source lines are re-read from L1/L2 for the next panel.
+    for (std::int64_t q = 0; q < full_panels; ++q) {
+      const T* source = a + q * mr;
+      T* panel = packed + q * mr * depth;
+      for (std::int64_t p = 0; p < depth; ++p) copy_six<T, Arch>(source + p * lda, panel + p * mr);
+    }
+    if (rest > 0) {
+      T* panel = packed + full_panels * mr * depth;
+      for (std::int64_t p = 0; p < depth; ++p) {
+        copy_padded<T, Arch>(a + p * lda + full_panels * mr, rest, mr, panel + p * mr);
       }
-      if (rest > 0) copy_padded<T, Arch>(source + full_panels * mr, rest, mr, to + full_panels * mr * depth);
     }
     return;
   }
@@ -334,15 +355,21 @@ void pack_b(Trans tb, const T* b, std::int64_t ldb, std::int64_t depth, std::int
   const std::int64_t full_panels = cols / nr;
   const std::int64_t rest = cols - full_panels * nr;
   if (tb == Trans::no) {
-    // op(B)(p, j) = b[p * ldb + j]: row p of the source holds row p of every panel.
-    for (std::int64_t p = 0; p < depth; ++p) {
-      const T* source = b + p * ldb;
-      T* to = packed + p * nr;
-      for (std::int64_t q = 0; q < full_panels; ++q) {
-        Batch::load_unaligned(source + q * nr).store_aligned(to + q * nr * depth);
-        Batch::load_unaligned(source + q * nr + lanes).store_aligned(to + q * nr * depth + lanes);
+    // op(B)(p, j) = b[p * ldb + j]: each row of a panel is a contiguous copy. One panel at a time,
+    // as for A.
+    for (std::int64_t q = 0; q < full_panels; ++q) {
+      const T* source = b + q * nr;
+      T* panel = packed + q * nr * depth;
+      for (std::int64_t p = 0; p < depth; ++p) {
+        Batch::load_unaligned(source + p * ldb).store_aligned(panel + p * nr);
+        Batch::load_unaligned(source + p * ldb + lanes).store_aligned(panel + p * nr + lanes);
       }
-      if (rest > 0) copy_padded<T, Arch>(source + full_panels * nr, rest, nr, to + full_panels * nr * depth);
+    }
+    if (rest > 0) {
+      T* panel = packed + full_panels * nr * depth;
+      for (std::int64_t p = 0; p < depth; ++p) {
+        copy_padded<T, Arch>(b + p * ldb + full_panels * nr, rest, nr, panel + p * nr);
+      }
     }
     return;
   }
