@@ -131,7 +131,7 @@ void tiny_chain(benchmark::State& state, int threads) {
 }
 
 // C[m, n] = op(A) · op(B) with op(A) [m, k], op(B) [k, n]: the product's dimensions are the name's
-// MxKxN whatever the storage. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
+// MxKxN whatever the storage. For each forward shape the backward products are timed too. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
 // transposed: the ga = gy · Bᵀ of a linear layer), "Atgy" (A stored [k, m]: gb = Aᵀ · gy).
 struct GemmShape {
   std::int64_t m, k, n;
@@ -170,8 +170,13 @@ void register_all() {
     register_benchmark("sum_rows_4096x1000" + threads + "/libtorch", sum_rows, t);
     register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
-    for (const GemmShape& s : gemm_shapes)
+    for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
+        // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is
+        // [k, n] over depth m (the same products bench_gemm times).
+        const GemmShape s = variant == "gyBt"   ? GemmShape{forward.m, forward.n, forward.k}
+                            : variant == "Atgy" ? GemmShape{forward.k, forward.m, forward.n}
+                                                : forward;
         const std::string shape = std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
         const std::string suffix = variant.empty() ? "" : "_" + variant;
         register_benchmark("gemm_f32_" + shape + suffix + threads + "/libtorch", gemm, s, variant, t);
