@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
@@ -160,8 +161,11 @@ inline void copy_six(const T* from, T* to) {
   static_assert(Tile<T, Arch>::mr == 6);
   if constexpr (std::is_same_v<T, float>) {
     _mm_storeu_ps(to, _mm_loadu_ps(from));
-    _mm_storel_pi(reinterpret_cast<__m64*>(to + 4),
-                  _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(from + 4))));
+    // The last two floats as one 8-byte move; memcpy because from + 4 need not be 8-byte aligned
+    // (UBSan flagged _mm_load_sd on a double* there).
+    double two;
+    std::memcpy(&two, from + 4, sizeof two);
+    _mm_storel_pi(reinterpret_cast<__m64*>(to + 4), _mm_castpd_ps(_mm_set_sd(two)));
   } else if constexpr (std::is_same_v<T, double>) {
     _mm_storeu_pd(to, _mm_loadu_pd(from));
     _mm_storeu_pd(to + 2, _mm_loadu_pd(from + 2));
