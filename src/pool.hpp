@@ -9,6 +9,8 @@
 #include <new>
 #include <vector>
 
+#include "internal.hpp"
+
 namespace tapegrad::detail {
 
 class BlockPool {
@@ -18,7 +20,7 @@ class BlockPool {
   static constexpr std::size_t max_free = 65536;  // at most 16 MB kept per thread
 
   static BlockPool& local() {
-    thread_local BlockPool pool;
+    TAPEGRAD_FAST_TLS thread_local BlockPool pool;  // Note [Thread-local model] in internal.hpp
     return pool;
   }
   void* allocate() {

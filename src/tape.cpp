@@ -128,14 +128,15 @@ struct Tape {
 };
 
 Tape& current_tape() {
-  thread_local Tape tape;
+  TAPEGRAD_FAST_TLS thread_local Tape tape;
   return tape;
 }
 
-thread_local bool grad_enabled = true;
+TAPEGRAD_FAST_TLS thread_local bool grad_enabled = true;
 
 // State of one backward pass.
 struct BackwardRun {
+  BackwardRun(Tape& t, bool retain, const std::source_location& where) : tape(t), retain_graph(retain), at(where) {}
   Tape& tape;
   bool retain_graph;
   const std::source_location& at;
@@ -453,13 +454,13 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gradients, bool retain_graph,
               std::source_location at) {
-  detail::BackwardRun run{detail::current_tape(), retain_graph, at};
+  detail::BackwardRun run(detail::current_tape(), retain_graph, at);
   run_backward(outputs, gradients, retain_graph, at, run);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& gradients, bool retain_graph, std::source_location at) {
-  detail::BackwardRun run{detail::current_tape(), retain_graph, at};
+  detail::BackwardRun run(detail::current_tape(), retain_graph, at);
   run.functional = true;
   run.results.resize(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
