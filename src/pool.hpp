@@ -19,25 +19,43 @@ class BlockPool {
   static constexpr std::size_t block_align = 64;
   static constexpr std::size_t max_free = 65536;  // at most 16 MB kept per thread
 
+  // A block of block_bytes, from this thread's list when it has one.
+  static void* allocate() {
+    if (state() == alive) {
+      auto& free = local().free_;
+      if (!free.empty()) {
+        void* p = free.back();
+        free.pop_back();
+        return p;
+      }
+    } else if (state() == unborn) {
+      local();  // constructs the list; it is used from the next call on
+    }
+    return ::operator new(block_bytes, std::align_val_t{block_align});
+  }
+  // Gives a block back: to this thread's list while it lives, else to the heap. Tensors can die
+  // after the list during thread exit (the tape, another thread_local, may outlive it).
+  static void release(void* p) {
+    if (state() == alive && local().free_.size() < max_free) local().free_.push_back(p);
+    else ::operator delete(p, std::align_val_t{block_align});
+  }
+
+ private:
+  enum State : unsigned char { unborn, alive, dead };
+  static State& state() {
+    TAPEGRAD_FAST_TLS thread_local State s = unborn;  // trivially destructible: valid all thread long
+    return s;
+  }
   static BlockPool& local() {
     TAPEGRAD_FAST_TLS thread_local BlockPool pool;  // Note [Thread-local model] in internal.hpp
     return pool;
   }
-  void* allocate() {
-    if (free_.empty()) return ::operator new(block_bytes, std::align_val_t{block_align});
-    void* p = free_.back();
-    free_.pop_back();
-    return p;
-  }
-  void release(void* p) {
-    if (free_.size() < max_free) free_.push_back(p);
-    else ::operator delete(p, std::align_val_t{block_align});
-  }
+  BlockPool() { state() = alive; }
   ~BlockPool() {
+    state() = dead;
     for (void* p : free_) ::operator delete(p, std::align_val_t{block_align});
   }
 
- private:
   std::vector<void*> free_;
 };
 
@@ -57,11 +75,11 @@ struct PoolAllocator {
 #endif
   }
   T* allocate(std::size_t n) {
-    if (fits(n)) return static_cast<T*>(BlockPool::local().allocate());
+    if (fits(n)) return static_cast<T*>(BlockPool::allocate());
     return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{alignof(T)}));
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (fits(n)) BlockPool::local().release(p);
+    if (fits(n)) BlockPool::release(p);
     else ::operator delete(p, std::align_val_t{alignof(T)});
   }
   template <class U>
