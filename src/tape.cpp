@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <span>
 
 #include "internal.hpp"
@@ -84,6 +85,9 @@ struct Tape {
   std::vector<Entry> entries;
   std::uint64_t next_serial = 1;
   std::size_t sweep_at = 1024;
+  // Set while a backward walks the tape: backward holds positions into `entries`, so a nested
+  // backward (or a sweep it would run) must not move them.
+  int backward_depth = 0;
 
   Tape() {
     static std::atomic<std::uint64_t> next_id{1};
@@ -171,6 +175,10 @@ struct BackwardRun {
     }
     // A leaf's .grad() owns its storage: the first gradient is copied, later ones are summed out of
     // place, so neither aliases a tensor the user or another op holds.
+    // Leaves (parameters) may be shared by graphs on several threads: their .grad() is updated
+    // under one lock (uncontended: one lock per leaf use per backward).
+    static std::mutex leaf_grad_mutex;
+    std::lock_guard lock(leaf_grad_mutex);
     Tensor current = edge.leaf->grad ? Tensor(edge.leaf->grad) : Tensor();
     Tensor next = current.defined() ? add(current, g) : kernels::cast(g, g.dtype());
     edge.leaf->grad = next.impl_ptr();
@@ -182,7 +190,7 @@ struct BackwardRun {
                        "a TapeScope; pass retain_graph=true to backward twice)",
                        "a second backward through this op", e.at);
     for (const SavedTensor& s : e.saved)
-      if (s.tensor.impl().storage->version != s.version)
+      if (s.tensor.defined() && s.tensor.impl().storage->version != s.version)
         fail<GraphError>(e.op, "a tensor saved for backward was modified in place after it was saved",
                          "version " + std::to_string(s.tensor.impl().storage->version) + ", saved at version " +
                              std::to_string(s.version),
@@ -228,7 +236,8 @@ TapeStats tape_stats() {
     if (e.released) continue;
     ++stats.live_entries;
     stats.saved_tensors += e.saved.size();
-    for (const auto& s : e.saved) stats.saved_bytes += s.tensor.impl().storage->bytes;
+    for (const auto& s : e.saved)
+      if (s.tensor.defined()) stats.saved_bytes += s.tensor.impl().storage->bytes;
   }
   return stats;
 }
@@ -250,6 +259,10 @@ namespace {
 void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                   std::span<const Tensor> saved, BackwardFn&& backward, const std::source_location& at) {
   Tape& tape = detail::current_tape();
+  if (tape.backward_depth > 0)
+    fail<GraphError>(op, "ops cannot be recorded while a backward runs", "a recording inside a backward function", at);
+  for (const Tensor& y : outputs)
+    if (!y.defined()) fail<ValueError>(op, "every output of a recorded op must be defined", "an undefined output", at);
   for (const Tensor& x : inputs)
     if (x.defined() && x.impl().tape_id != 0 && x.impl().tape_id != tape.id)
       fail<GraphError>(op, "an op's inputs must have been recorded on the calling thread's tape",
@@ -275,7 +288,15 @@ void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span
     }
     e.inputs.push_back(std::move(edge));
   }
-  for (const Tensor& s : saved) e.saved.push_back({s, s.impl().storage->version});
+  for (const Tensor& s : saved) {
+    // A saved output is kept through a detached alias: an entry must not keep its own outputs alive,
+    // or the sweep could never free it (Note [The tape]).
+    bool is_output = false;
+    for (const Tensor& y : outputs) is_output = is_output || (s.defined() && s.same(y));
+    Tensor kept = is_output ? s.detach() : s;
+    const std::uint64_t version = kept.defined() ? kept.impl().storage->version : 0;
+    e.saved.push_back({std::move(kept), version});
+  }
   e.backward = std::move(backward);
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     Tensor& y = outputs[k];
@@ -372,6 +393,9 @@ namespace {
 std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gradients,
                                  bool retain_graph, const std::source_location& at, detail::BackwardRun& run) {
   Tape& tape = run.tape;
+  if (tape.backward_depth > 0)
+    fail<GraphError>("backward", "backward and grad cannot be called from inside a backward function",
+                     "a nested backward", at);
   if (!gradients.empty() && gradients.size() != outputs.size())
     fail<ValueError>("backward", "one gradient per output is needed",
                      std::to_string(gradients.size()) + " gradients for " + std::to_string(outputs.size()) + " outputs",
@@ -430,6 +454,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
     bool retain;
     std::vector<std::size_t>& ran;
     ~Cleanup() {
+      --tape.backward_depth;
       for (std::int64_t j = 0; j <= start && j < static_cast<std::int64_t>(tape.entries.size()); ++j)
         tape.entries[static_cast<std::size_t>(j)].clear_grads();
       if (!retain) {
@@ -438,6 +463,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
       }
     }
   } cleanup{tape, start, retain_graph, ran};
+  ++tape.backward_depth;
 
   for (auto& [edge, gy] : seeds) run.deliver(edge, gy);
   for (std::int64_t j = start; j >= 0; --j) {

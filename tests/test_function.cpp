@@ -132,3 +132,70 @@ TEST_CASE("gradcheck promotes float32 inputs and says so; catches non-reentrant 
   CHECK_FALSE(nr);
   CHECK(nr.message.find("reentrant") != std::string::npos);
 }
+
+namespace {
+// Saves its own output, as PyTorch code often does (ctx.save_for_backward(y)).
+struct SavesOutput : Function<SavesOutput> {
+  static Tensor forward(Context& ctx, const Tensor& x) {
+    Tensor y = exp(x);
+    ctx.save_for_backward({y});
+    return y;
+  }
+  static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) { return {gy[0] * ctx.saved()[0]}; }
+};
+// An optional second input, saved even when absent (PyTorch allows None in save_for_backward).
+struct OptionalBias : Function<OptionalBias> {
+  static Tensor forward(Context& ctx, const Tensor& x, const Tensor& bias) {
+    ctx.save_for_backward({x, bias});
+    return bias.defined() ? x * 2.0 + bias : x * 2.0;
+  }
+  static std::vector<Tensor> backward(Context&, const std::vector<Tensor>& gy) { return {gy[0] * 2.0, Tensor()}; }
+};
+}  // namespace
+
+TEST_CASE("a custom function that saves its own output does not keep its graph alive") {
+  Tensor w = test::sample({4});
+  const std::size_t before = tape_stats().live_entries;
+  for (int i = 0; i < 3000; ++i) (void)SavesOutput::apply(w * 2.0);  // results dropped, never backwarded
+  sum(w).backward();  // any backward sweeps the tape
+  CHECK(tape_stats().live_entries <= before);
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return SavesOutput::apply(xs[0]); }, {test::sample({3})}));
+}
+
+TEST_CASE("undefined saved tensors are allowed; an undefined output is refused before touching the tape") {
+  Tensor x = test::sample({3});
+  const std::size_t before = tape_stats().entries;
+  Tensor y = OptionalBias::apply(x, Tensor());
+  CHECK(tape_stats().entries == before + 1);  // one entry: the inner ops ran unrecorded
+  sum(y).backward();
+  test::check_close(x.grad(), {2.0, 2.0, 2.0});
+  Tensor z = test::sample({2});
+  const std::size_t entries = tape_stats().entries;
+  CHECK_THROWS_AS(record("bad", {z}, Tensor(), {}, [](Backward&) {}), ValueError);
+  CHECK(tape_stats().entries == entries);
+}
+
+TEST_CASE("backward called from inside a backward function is refused, and the outer pass stays sound") {
+  Tensor a = test::sample({2});
+  Tensor other = sum(a * a);
+  Tensor x = test::sample({2});
+  Tensor value;
+  {
+    NoGradGuard no_grad;
+    value = x * 1.0;
+  }
+  bool refused = false;
+  Tensor y = record("nested", {x}, value, {}, [&](Backward& b) {
+    try {
+      other.backward();
+    } catch (const GraphError&) {
+      refused = true;
+    }
+    b.accumulate(0, b.gy());
+  });
+  sum(y).backward();
+  CHECK(refused);
+  test::check_close(x.grad(), {1.0, 1.0});
+  other.backward();  // the other graph is intact
+  CHECK(a.grad().defined());
+}

@@ -130,6 +130,10 @@ struct Function {
       value = Derived::forward(*ctx, first.value, std::forward<Args>(rest)...);
     }
     if (!will_record(inputs)) return value;
+    // The context must not hold the output itself: the entry would keep its own output alive and
+    // the sweep could never free it. A detached alias shares the values and the version counter.
+    for (Tensor& s : ctx->saved_)
+      if (s.defined() && s.same(value)) s = value.detach();
     std::vector<Tensor> saved = ctx->saved_;
     auto backward = [ctx](Backward& b) {
       std::vector<Tensor> gy{b.gy()};
