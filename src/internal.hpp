@@ -40,6 +40,8 @@ std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int
 Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim);
 
 void require_floating(std::string_view op, const Tensor& x, const std::source_location& at);
+// ValueError unless every size of `shape` is non-negative.
+void require_sizes(std::string_view op, const Shape& shape, const std::source_location& at);
 void require_defined(std::string_view op, const Tensor& x, const std::source_location& at);
 
 // Calls f.template operator()<T>() with T the C++ type of dtype.

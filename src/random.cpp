@@ -46,11 +46,6 @@ void uniforms(std::uint64_t seed, std::uint64_t counter, double& u0, double& u1)
 
 Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 
-void check_shape(std::string_view op, const Shape& shape, const std::source_location& at) {
-  for (auto s : shape)
-    if (s < 0) detail::fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
-}
-
 // Fills t with f(u0, u1, i) for element i, where (u0, u1) come from the element's own counter.
 template <class F>
 Tensor generate(const Shape& shape, DType dtype, Generator& gen, F f) {
@@ -77,7 +72,7 @@ Generator& default_generator() {
 void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
 
 Tensor uniform(Shape shape, double low, double high, DType dtype, Generator* gen, std::source_location at) {
-  check_shape("uniform", shape, at);
+  detail::require_sizes("uniform", shape, at);
   if (!(low <= high))
     detail::fail<ValueError>("uniform", "low must not exceed high",
                              "low " + std::to_string(low) + ", high " + std::to_string(high), at);
@@ -87,7 +82,7 @@ Tensor uniform(Shape shape, double low, double high, DType dtype, Generator* gen
 Tensor rand(Shape shape, DType dtype, Generator* gen) { return uniform(std::move(shape), 0.0, 1.0, dtype, gen); }
 
 Tensor normal(Shape shape, double mean, double std, DType dtype, Generator* gen, std::source_location at) {
-  check_shape("normal", shape, at);
+  detail::require_sizes("normal", shape, at);
   if (!(std >= 0)) detail::fail<ValueError>("normal", "std must be non-negative", std::to_string(std), at);
   return generate(shape, dtype, pick(gen), [&](double u0, double u1, std::uint64_t) {
     return mean + std * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * std::numbers::pi * u1);  // Box-Muller
@@ -96,7 +91,7 @@ Tensor normal(Shape shape, double mean, double std, DType dtype, Generator* gen,
 Tensor randn(Shape shape, DType dtype, Generator* gen) { return normal(std::move(shape), 0.0, 1.0, dtype, gen); }
 
 Tensor bernoulli(Shape shape, double p, DType dtype, Generator* gen, std::source_location at) {
-  check_shape("bernoulli", shape, at);
+  detail::require_sizes("bernoulli", shape, at);
   if (!(p >= 0 && p <= 1)) detail::fail<ValueError>("bernoulli", "p must be in [0, 1]", std::to_string(p), at);
   return generate(shape, dtype, pick(gen), [&](double u0, double, std::uint64_t) { return (1.0 - u0) < p ? 1.0 : 0.0; });
 }
@@ -111,7 +106,7 @@ Tensor bernoulli(const Tensor& probabilities, Generator* gen, std::source_locati
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, Shape shape, Generator* gen, std::source_location at) {
-  check_shape("randint", shape, at);
+  detail::require_sizes("randint", shape, at);
   if (low >= high)
     detail::fail<ValueError>("randint", "low must be below high",
                              "low " + std::to_string(low) + ", high " + std::to_string(high), at);

@@ -244,13 +244,16 @@ TapeStats tape_stats() {
 
 // ------------------------------------------------------------------ recording
 
-bool will_record(const std::vector<Tensor>& inputs) {
+namespace {
+bool any_requires_grad(std::span<const Tensor> inputs) {
   if (!detail::grad_enabled) return false;
   return std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.defined() && t.requires_grad(); });
 }
+}  // namespace
+
+bool will_record(const std::vector<Tensor>& inputs) { return any_requires_grad(inputs); }
 bool will_record(std::initializer_list<Tensor> inputs) {
-  if (!detail::grad_enabled) return false;
-  return std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.defined() && t.requires_grad(); });
+  return any_requires_grad(std::span<const Tensor>(inputs.begin(), inputs.size()));
 }
 
 namespace {

@@ -133,6 +133,11 @@ void require_defined(std::string_view op, const Tensor& x, const std::source_loc
   if (!x.defined()) fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
 }
 
+void require_sizes(std::string_view op, const Shape& shape, const std::source_location& at) {
+  for (auto s : shape)
+    if (s < 0) fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
+}
+
 void require_floating(std::string_view op, const Tensor& x, const std::source_location& at) {
   require_defined(op, x, at);
   if (!is_floating(x.dtype()))
@@ -215,8 +220,7 @@ T Tensor::item(std::source_location at) const {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape, std::source_location at) {
-  for (auto s : shape)
-    if (s < 0) fail<ValueError>("from_vector", "sizes must be non-negative", "shape " + to_string(shape), at);
+  detail::require_sizes("from_vector", shape, at);
   if (numel_of(shape) != static_cast<std::int64_t>(values.size()))
     fail<ShapeError>("from_vector", "the number of values must equal the shape's numel",
                      std::to_string(values.size()) + " values for shape " + to_string(shape), at);
@@ -353,19 +357,12 @@ Tensor Tensor::matmul(const Tensor& other, std::source_location at) const {
 
 // ------------------------------------------------------------------ creation
 
-namespace {
-void check_shape(std::string_view op, const Shape& shape, const std::source_location& at) {
-  for (auto s : shape)
-    if (s < 0) fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
-}
-}  // namespace
-
 Tensor empty(Shape shape, DType dtype) {
-  check_shape("empty", shape, std::source_location::current());
+  detail::require_sizes("empty", shape, std::source_location::current());
   return detail::new_tensor(shape, dtype);
 }
 Tensor full(Shape shape, double value, DType dtype) {
-  check_shape("full", shape, std::source_location::current());
+  detail::require_sizes("full", shape, std::source_location::current());
   Tensor t = detail::new_tensor(shape, dtype);
   kernels::fill(t, value);
   return t;
