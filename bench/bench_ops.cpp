@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
@@ -181,6 +182,39 @@ void sum_rows_loop(benchmark::State& state, int threads) {
   set_bytes(state, (rows * columns + rows) * 4);
 }
 
+// Column sums (the batch mean, a bias gradient): sum over axis 0 of a [height, width] matrix.
+void sum_columns_ours(benchmark::State& state, std::int64_t height, std::int64_t width, int threads) {
+  tg::set_num_threads(threads);
+  const tg::Tensor x = input({height, width}, -4.0, 4.0, 6);
+  for (auto _ : state) {
+    tg::Tensor y = tg::sum(x, {0});
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  set_bytes(state, (height * width + width) * 4);
+}
+
+void sum_columns_loop(benchmark::State& state, std::int64_t height, std::int64_t width, int threads) {
+  const tg::Tensor x = input({height, width}, -4.0, 4.0, 6);
+  const float* xs = x.data<float>();
+  // one row of partial sums per thread, added up in thread order
+  std::vector<std::vector<float>> partial(static_cast<std::size_t>(threads), std::vector<float>(width));
+  std::vector<float> y(static_cast<std::size_t>(width));
+  bench::StaticSplit split(threads);
+  const bench::StaticSplit::Body body = [&](int part, std::int64_t begin, std::int64_t end) {
+    std::vector<float>& p = partial[static_cast<std::size_t>(part)];
+    std::fill(p.begin(), p.end(), 0.0f);
+    bench::loops::sum_columns(xs, width, p.data(), begin, end);
+  };
+  for (auto _ : state) {
+    split.run(height, body, 1);
+    std::copy(partial[0].begin(), partial[0].end(), y.begin());
+    for (std::size_t t = 1; t < partial.size(); ++t)
+      for (std::size_t c = 0; c < y.size(); ++c) y[c] += partial[t][c];
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_bytes(state, (height * width + width) * 4);
+}
+
 void softmax_rows_ours(benchmark::State& state, int threads) {
   tg::set_num_threads(threads);
   const tg::Tensor x = input({rows, columns}, -4.0, 4.0, 5);
@@ -266,6 +300,9 @@ void verify() {
   tg::Tensor sums = tg::empty({64});
   bench::loops::sum_rows(x.data<float>(), 1000, sums.data<float>(), 0, 64);
   report("sum_rows", max_difference(tg::sum(x, {1}), sums));
+  tg::Tensor column_sums = tg::zeros({1000});
+  bench::loops::sum_columns(x.data<float>(), 1000, column_sums.data<float>(), 0, 64);
+  report("sum_columns", max_difference(tg::sum(x, {0}), column_sums));
   report("sum", max_difference(tg::sum(x).reshape({1}), tg::full({1}, bench::loops::sum(x.data<float>(), 0, 64000))));
   tg::Tensor softmax = tg::empty({64, 1000});
   bench::loops::softmax_rows(x.data<float>(), 1000, softmax.data<float>(), 0, 64);
@@ -299,6 +336,11 @@ void register_all() {
     if (loops) register_benchmark("sum_4M" + threads + "/loop", sum_all_loop, t);
     register_benchmark("sum_rows_4096x1000" + threads + "/ours", sum_rows_ours, t);
     if (loops) register_benchmark("sum_rows_4096x1000" + threads + "/loop", sum_rows_loop, t);
+    for (auto [height, width, name] : {std::tuple{rows, columns, "sum_columns_4096x1000"},
+                                       std::tuple{std::int64_t{1} << 20, std::int64_t{4}, "sum_columns_1Mx4"}}) {
+      register_benchmark(name + threads + "/ours", sum_columns_ours, height, width, t);
+      if (loops) register_benchmark(name + threads + "/loop", sum_columns_loop, height, width, t);
+    }
     register_benchmark("softmax_rows_4096x1000" + threads + "/ours", softmax_rows_ours, t);
     if (loops) register_benchmark("softmax_rows_4096x1000" + threads + "/loop", softmax_rows_loop, t);
     register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t);

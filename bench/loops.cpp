@@ -45,6 +45,11 @@ void sum_rows(const float* x, std::int64_t columns, float* y, std::int64_t row_b
   for (std::int64_t r = row_begin; r < row_end; ++r) y[r] = sum(x + r * columns, 0, columns);
 }
 
+void sum_columns(const float* x, std::int64_t columns, float* y, std::int64_t row_begin, std::int64_t row_end) {
+  for (std::int64_t r = row_begin; r < row_end; ++r)
+    for (std::int64_t c = 0; c < columns; ++c) y[c] += x[r * columns + c];
+}
+
 void softmax_rows(const float* x, std::int64_t columns, float* y, std::int64_t row_begin, std::int64_t row_end) {
   for (std::int64_t r = row_begin; r < row_end; ++r) {
     const float* xr = x + r * columns;

@@ -26,6 +26,9 @@ void exp(const float* x, float* y, std::int64_t begin, std::int64_t end);      /
 float sum(const float* x, std::int64_t begin, std::int64_t end);
 // Rows [row_begin, row_end) of a row-major [rows, columns] matrix: y[r] = Σ_c x[r, c].
 void sum_rows(const float* x, std::int64_t columns, float* y, std::int64_t row_begin, std::int64_t row_end);
+// Rows [row_begin, row_end) of a row-major [rows, columns] matrix added into y: y[c] += Σ_r x[r, c],
+// in float, a row at a time (each thread keeps its own y and the caller adds them up).
+void sum_columns(const float* x, std::int64_t columns, float* y, std::int64_t row_begin, std::int64_t row_end);
 // y[r, :] = e^(x[r, :] - max) / Σ e^(x[r, :] - max), three passes per row.
 void softmax_rows(const float* x, std::int64_t columns, float* y, std::int64_t row_begin, std::int64_t row_end);
 
