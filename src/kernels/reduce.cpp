@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "internal.hpp"
 #include "kernels/copy.hpp"
@@ -50,6 +51,39 @@ void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask,
   });
 }
 
+// Note [Accurate sums]: a floating sum off the innermost axis adds each output's terms in float64
+// (sum_columns, sum_strided) and rounds once at the end, so float32 data keeps ~1 ulp of accuracy
+// however long the axis: a float32 running sum stops growing at 2^24 ones, and a column sum is what
+// the batch mean and the bias gradient (sum_to) are made of. Along the innermost axis the SIMD
+// kernel keeps 4 batches of float32 accumulators over blocks of `block` elements (a few hundred
+// terms per lane) whose partials are folded again, which bounds the error by a few hundred ulps
+// whatever the length (tests/test_reduce_precision.cpp).
+
+// Floating sums over any layout: the scalar walk of reduce_generic with float64 accumulators. One
+// thread, so the order of the additions is fixed.
+void sum_strided(const Tensor& x, const std::vector<bool>& mask, const Tensor& y) {
+  dispatch_floating(x.dtype(), [&]<class T>() {
+    Strides ys = y.strides();  // y is contiguous: the float64 sums use the same offsets
+    for (std::size_t i = 0; i < mask.size(); ++i)
+      if (mask[i]) ys[i] = 0;
+    std::vector<double> sums(static_cast<std::size_t>(y.numel()), 0.0);
+    const T* xp = x.data<T>();
+    for_each_strided<2>(x.shape(), {&x.strides(), &ys}, [&](auto offsets, std::int64_t n, auto steps) {
+      const T* xi = xp + offsets[0];
+      double* si = sums.data() + offsets[1];
+      if (steps[1] == 0) {
+        double acc = *si;
+        for (std::int64_t i = 0; i < n; ++i) acc += static_cast<double>(xi[i * steps[0]]);
+        *si = acc;
+        return;
+      }
+      for (std::int64_t i = 0; i < n; ++i) si[i * steps[1]] += static_cast<double>(xi[i * steps[0]]);
+    });
+    T* yp = const_cast<Tensor&>(y).data<T>();
+    for (std::size_t i = 0; i < sums.size(); ++i) yp[i] = static_cast<T>(sums[i]);
+  });
+}
+
 // Note [Deterministic reductions]: a row longer than `block` is always split into fixed blocks whose
 // partial results are combined in block order, whether one thread or many computed them; rows are
 // otherwise reduced whole by one thread. So the result never depends on the thread count.
@@ -73,6 +107,39 @@ void reduce_rows(ReduceInnerFn inner, std::int64_t rows, std::int64_t n, const T
     // fold the partials through the same kernel: a fixed order, whatever the thread count
     inner(1, blocks, partial.data(), y + r);
   }
+}
+
+// y[o, j] = Σ_r x[o, r, j] for x of shape [outer, reduced, inner], in float64 (Note [Accurate sums]).
+// Tasks are tiles of `height` rows by `width` columns, fixed by the sizes alone; each adds its rows
+// into its own float64 partial row, and the partials of a column are added in tile order
+// (Note [Deterministic reductions]).
+template <class T>
+void sum_columns(SumColumnsFn kernel, std::int64_t outer, std::int64_t reduced, std::int64_t inner, const T* x, T* y) {
+  const std::int64_t width = std::clamp<std::int64_t>(inner, 1, 1024);  // the partial row stays in L1
+  const std::int64_t height = std::max<std::int64_t>(1, 2 * block / width);
+  const std::int64_t column_tiles = (inner + width - 1) / width;
+  const std::int64_t row_tiles = (reduced + height - 1) / height;
+  // partial[(o * row_tiles + t) * inner + j]: the sum over row tile t of column j
+  std::vector<double> partial(static_cast<std::size_t>(outer * row_tiles * inner), 0.0);
+  const std::int64_t tiles_per_o = row_tiles * column_tiles;
+  parallel::for_chunks(outer * tiles_per_o, 1, [&](std::int64_t t0, std::int64_t t1) {
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const std::int64_t o = t / tiles_per_o, row_tile = t % tiles_per_o / column_tiles;
+      const std::int64_t c0 = t % column_tiles * width, c1 = std::min(inner, c0 + width);
+      const std::int64_t r0 = row_tile * height, r1 = std::min(reduced, r0 + height);
+      kernel(r1 - r0, c1 - c0, inner, x + (o * reduced + r0) * inner + c0,
+             partial.data() + (o * row_tiles + row_tile) * inner + c0);
+    }
+  }, height * width);
+  parallel::for_chunks(outer * inner, std::max<std::int64_t>(1, block / std::max<std::int64_t>(row_tiles, 1)), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const std::int64_t o = i / inner, j = i % inner;
+      const double* column = partial.data() + o * row_tiles * inner + j;
+      double total = 0.0;
+      for (std::int64_t tile = 0; tile < row_tiles; ++tile) total += column[tile * inner];
+      y[i] = static_cast<T>(total);
+    }
+  }, row_tiles);
 }
 
 // Tries the SIMD paths: x contiguous and the reduced axes forming one of the patterns
@@ -116,7 +183,12 @@ bool reduce_fast(Reduce kind, const Tensor& x, const std::vector<bool>& mask, co
       return false;
     }
     if (inner == 1) {
-      reduce_rows<T>(table.reduce_inner[k][d], outer, reduced, xp, yp);
+      const bool float32_sum = kind == Reduce::sum && std::is_same_v<T, float>;
+      reduce_rows<T>(float32_sum ? table.sum_rows_float32 : table.reduce_inner[k][d], outer, reduced, xp, yp);
+      return true;
+    }
+    if (kind == Reduce::sum) {
+      sum_columns<T>(table.sum_columns[d], outer, reduced, inner, xp, yp);
       return true;
     }
     // Columns: y[o, j] folds x[o, 0..reduced, j]; threads take blocks of (o, column range).
@@ -149,7 +221,10 @@ Tensor reduce(Reduce kind, const Tensor& x, const std::vector<bool>& mask, bool 
     }
     fill(y, static_cast<double>(start));
   });
-  if (!reduce_fast(kind, x, mask, y)) reduce_generic(kind, x, mask, y);
+  if (!reduce_fast(kind, x, mask, y)) {
+    if (kind == Reduce::sum && is_floating(x.dtype())) sum_strided(x, mask, y);
+    else reduce_generic(kind, x, mask, y);
+  }
   if (!keepdim) {
     Shape shape = detail::reduced_shape(x.shape(), mask, false);
     y = detail::make_view(y, shape, contiguous_strides(shape), 0);

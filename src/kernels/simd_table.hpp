@@ -31,6 +31,10 @@ using ReduceInnerFn = void (*)(std::int64_t rows, std::int64_t n, const void* x,
 // rows x n, rows ld apart: y[j] = reduce(y[j], x[0, j], ..., x[rows-1, j]) (y holds the running value)
 using ReduceOuterFn = void (*)(std::int64_t rows, std::int64_t n, std::int64_t ld, const void* x, void* y);
 
+// rows x n, rows ld apart, added into float64 sums: sums[j] += x[0, j] + ... + x[rows-1, j], each
+// column in row order (Note [Accurate sums] in reduce.cpp).
+using SumColumnsFn = void (*)(std::int64_t rows, std::int64_t n, std::int64_t ld, const void* x, double* sums);
+
 // rows x n row-major: y[r, :] = softmax(x[r, :]) (or log_softmax when `log`), stable at any magnitude.
 using SoftmaxRowsFn = void (*)(std::int64_t rows, std::int64_t n, const void* x, void* y, bool log);
 
@@ -49,6 +53,8 @@ struct SimdTable {
   BinaryBackwardFn binary_backward[n_binary][2][2][3];
   ReduceInnerFn reduce_inner[n_reduce][2];
   ReduceOuterFn reduce_outer[n_reduce][2];
+  SumColumnsFn sum_columns[2];
+  ReduceInnerFn sum_rows_float32;  // float32 rows summed through float64 (Note [Accurate sums])
   SoftmaxRowsFn softmax_rows[2];
 };
 
