@@ -1,6 +1,7 @@
 // Helpers shared by the library's sources (not installed).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <source_location>
 #include <string>
@@ -62,7 +63,56 @@ decltype(auto) dispatch_floating(DType dtype, F&& f) {
   return f.template operator()<float>();
 }
 
-DType promote(DType a, DType b);
+// Note [Type promotion]: PyTorch's rules (torch.result_type), written once; every binary op, where,
+// pow and the scalar operators take their dtype from result_type, matmul from promote.
+// 1. Two operands of the same kind promote by this table (promote):
+//                float32  float64  int64
+//      float32   float32  float64  float32
+//      float64   float64  float64  float64
+//      int64     float32  float64  int64
+// 2. Kinds rank tensor (dim >= 1) > 0-d tensor > scalar. A C++ double stands for a Python number: an
+//    int (int64) when its value is integral and fits int64, else a float (float32, the default
+//    dtype). The operand of the higher kind decides, unless it is integral and the other is
+//    floating: then the other's dtype. So scalars and 0-d tensors never widen a float tensor; they
+//    only turn an integer one into a float.
+// 3. div is true division: an int64 result becomes float32, like torch.div.
+// Examples (each checked against torch by tests/fixtures/make_promotion.py):
+//      int64 tensor * 2.5 -> float32             int64 tensor * 2.0 -> int64
+//      float32 tensor + 0.5 -> float32           float32 tensor + float64 tensor -> float64
+//      int64 tensor + float32 tensor -> float32  int64 tensor / int64 tensor -> float32
+//      int64 tensor + 0-d float64 -> float64     float32 tensor + 0-d float64 -> float32
+//      0-d int64 + 2.5 -> float32                0-d float32 + 0-d float64 -> float64
+inline constexpr DType promotion_table[3][3] = {
+    // float32         float64         int64
+    {DType::float32, DType::float64, DType::float32},  // float32
+    {DType::float64, DType::float64, DType::float64},  // float64
+    {DType::float32, DType::float64, DType::int64},    // int64
+};
+constexpr DType promote(DType a, DType b) {
+  return promotion_table[static_cast<int>(a)][static_cast<int>(b)];
+}
+
+enum class Kind : std::uint8_t { tensor, zero_dim, scalar };  // highest rank first
+struct Operand {
+  DType dtype;
+  Kind kind;
+};
+inline Operand operand(const Tensor& t) { return {t.dtype(), t.dim() == 0 ? Kind::zero_dim : Kind::tensor}; }
+// A C++ double as a Python number: an int when it has no fractional part and fits int64.
+inline Operand operand(double v) {
+  const bool integral = v >= -0x1p63 && v < 0x1p63 && v == std::trunc(v);  // false for NaN and inf
+  return {integral ? DType::int64 : DType::float32, Kind::scalar};
+}
+constexpr DType result_type(Operand a, Operand b) {
+  if (a.kind == b.kind) return promote(a.dtype, b.dtype);
+  const Operand& high = a.kind < b.kind ? a : b;
+  const Operand& low = a.kind < b.kind ? b : a;
+  return !is_floating(high.dtype) && is_floating(low.dtype) ? low.dtype : high.dtype;
+}
+// How a dtype error names an operand: "int64 tensor", "0-d float32 tensor".
+inline std::string describe(const Tensor& t) {
+  return (t.dim() == 0 ? "0-d " : "") + std::string(dtype_name(t.dtype())) + " tensor";
+}
 
 // Bumps the version counter of x's storage (an in-place write happened).
 void bump_version(const Tensor& x);

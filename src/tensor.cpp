@@ -144,12 +144,6 @@ void require_floating(std::string_view op, const Tensor& x, const std::source_lo
     fail<DTypeError>(op, "input must have a floating dtype (float32 or float64)", std::string(dtype_name(x.dtype())), at);
 }
 
-DType promote(DType a, DType b) {
-  if (a == b) return a;
-  if (a == DType::float64 || b == DType::float64) return DType::float64;
-  return DType::float32;  // float32 with int64
-}
-
 void bump_version(const Tensor& x) { ++x.impl().storage->version; }
 
 }  // namespace detail

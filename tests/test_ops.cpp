@@ -3,13 +3,18 @@
 // non-contiguous view), and an empty tensor. Elementwise ops come straight from the lists in
 // src/kernels/formulas.hpp; the other ops from the table below. Adding an op to a list is what gets it
 // tested, and an op in a list with no public function here fails the suite.
+#include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 
 #include "helpers.hpp"
+#include "binary_functions.hpp"
 #include "kernels/formulas.hpp"
+#include "kernels/isa.hpp"
+#include "kernels/simd_table.hpp"
 
 using namespace tapegrad;
 using test::sample;
@@ -18,7 +23,8 @@ namespace k = tapegrad::kernels;
 namespace {
 
 using Unary = std::function<Tensor(const Tensor&, const k::Params&)>;
-using Binary = std::function<Tensor(const Tensor&, const Tensor&)>;
+using test::Binary;
+using test::binary_functions;
 
 // The public function behind each elementwise op of the lists.
 const std::map<std::string_view, Unary>& unary_functions() {
@@ -42,25 +48,6 @@ const std::map<std::string_view, Unary>& unary_functions() {
       {"softplus", [](const Tensor& x, const k::Params& p) { return softplus(x, p.a, p.b); }},
       {"clamp", [](const Tensor& x, const k::Params& p) { return clamp(x, p.a, p.b); }},
       {"pow_scalar", [](const Tensor& x, const k::Params& p) { return pow(x, p.a); }},
-  };
-  return table;
-}
-
-const std::map<std::string_view, Binary>& binary_functions() {
-  static const std::map<std::string_view, Binary> table = {
-      {"add", [](const Tensor& a, const Tensor& b) { return a + b; }},
-      {"sub", [](const Tensor& a, const Tensor& b) { return a - b; }},
-      {"mul", [](const Tensor& a, const Tensor& b) { return a * b; }},
-      {"div", [](const Tensor& a, const Tensor& b) { return a / b; }},
-      {"pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }},
-      {"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }},
-      {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }},
-      {"eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }},
-      {"ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }},
-      {"lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); }},
-      {"le", [](const Tensor& a, const Tensor& b) { return le(a, b); }},
-      {"gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); }},
-      {"ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); }},
   };
   return table;
 }
@@ -273,4 +260,278 @@ TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") 
     }
   }
   MESSAGE(ops.size() << " op variants, " << gradchecks << " gradchecks (full and fast mode)");
+}
+
+// ------------------------------------------------------------------ NaN (Note [NaN propagation])
+// Every op of the lists, at NaN, against what PyTorch gives (tests/fixtures/make_nan.py): through the
+// public functions (contiguous, strided, broadcast) and through both SIMD tables directly.
+namespace {
+
+struct NanUnaryRow {
+  std::string_view name;
+  double a, b, y, gx;
+};
+struct NanBinaryRow {
+  std::string_view name;
+  double a, b, y, ga, gb;
+};
+struct NanReductionRow {
+  std::string_view name;
+  std::int64_t axis;
+  std::vector<double> values, grad;
+};
+#include "fixtures/nan_torch.inc"
+
+constexpr double nan_gy = 0.75;  // the fixture's upstream gradient
+
+// actual equals PyTorch's expected value (NaN matches NaN), to float32 precision.
+bool same(double actual, double expected) {
+  if (std::isnan(expected)) return std::isnan(actual);
+  return std::abs(actual - expected) <= 1e-6 * (1 + std::abs(expected));
+}
+
+// 37 elements: a full SIMD body and a tail in every instruction set; NaN rows at both.
+constexpr std::size_t nan_n = 37;
+bool nan_position(std::size_t i) { return i == 0 || i == 5 || i == 17 || i == 36; }
+
+// `special` at the NaN positions, values spread over [low, high] elsewhere.
+std::vector<double> nan_values(double special, double low, double high) {
+  std::vector<double> v(nan_n);
+  for (std::size_t i = 0; i < nan_n; ++i)
+    v[i] = nan_position(i) ? special : low + (high - low) * (static_cast<double>(i) + 0.5) / nan_n;
+  return v;
+}
+
+// A leaf holding v: contiguous, or (strided) each value twice along a transposed axis, so no inner
+// loop is contiguous. Element k of the result's row-major order holds v[k / (strided ? 2 : 1)].
+Tensor nan_leaf(const std::vector<double>& v, DType dtype, bool strided) {
+  Tensor t = from_vector(v, {static_cast<std::int64_t>(v.size())}).to(dtype);
+  if (strided) t = transpose(stack({t, t}), 0, 1);
+  t = t.detach();
+  t.requires_grad_();
+  return t;
+}
+
+// At the NaN positions `t` holds `expected`; elsewhere it is not NaN (unless `others_nan`).
+void check_nan_positions(const Tensor& t, double expected, bool others_nan = false) {
+  std::vector<double> values = t.detach().contiguous().to(float64).to_vector<double>();
+  const std::size_t repeat = values.size() / nan_n;
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    INFO("element " << k);
+    if (nan_position(k / repeat)) CHECK(same(values[k], expected));
+    else if (!others_nan) CHECK_FALSE(std::isnan(values[k]));
+  }
+}
+
+template <class Row>
+std::vector<Row> rows_of(const std::vector<Row>& rows, std::string_view name) {
+  std::vector<Row> out;
+  for (const Row& r : rows)
+    if (r.name == name) out.push_back(r);
+  return out;
+}
+
+std::vector<const k::SimdTable*> nan_tables() {
+  std::vector<const k::SimdTable*> out{&k::simd_table_sse2()};
+  if (k::isa_supported(k::Isa::avx2)) out.push_back(&k::simd_table_avx2());
+  return out;
+}
+
+template <class T>
+std::vector<T> as(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+template <class T>
+Tensor tensor_of(const std::vector<T>& v) {
+  return from_vector(std::vector<double>(v.begin(), v.end()), {static_cast<std::int64_t>(v.size())});
+}
+
+}  // namespace
+
+TEST_CASE("every unary op gives PyTorch's value and gradient at NaN, contiguous and strided") {
+  [&]<class... Ops>(std::tuple<Ops...>*) {
+    (
+        [&] {
+          using Op = Ops;
+          INFO("op: " << Op::name);
+          auto rows = rows_of(nan_unary_rows, Op::name);
+          REQUIRE_MESSAGE(rows.size() == 1, "no torch row for " << Op::name << ": rerun tests/fixtures/make_nan.py");
+          const NanUnaryRow& row = rows[0];
+          CHECK(row.a == Op::domain.params.a);  // the fixture's parameters are still the domain's
+          CHECK(row.b == Op::domain.params.b);
+          const Unary& f = unary_functions().at(Op::name);
+          const auto v = nan_values(NAN, Op::domain.low, Op::domain.high);
+          for (DType dtype : {float32, float64}) {
+            for (bool strided : {false, true}) {
+              INFO(dtype_name(dtype) << ", " << std::string(strided ? "strided" : "contiguous"));
+              Tensor x = nan_leaf(v, dtype, strided);
+              Tensor y = f(x, Op::domain.params);
+              check_nan_positions(y, row.y);
+              y.backward(full(y.shape(), nan_gy, dtype));
+              check_nan_positions(x.grad(), row.gx);
+            }
+          }
+        }(),
+        ...);
+  }(static_cast<k::unary_ops*>(nullptr));
+}
+
+TEST_CASE("SIMD unary kernels of every instruction set give PyTorch's value and gradient at NaN") {
+  for (const auto* table : nan_tables()) {
+    INFO("isa " << std::string(table->isa));
+    [&]<class... Ops>(std::tuple<Ops...>*) {
+      int id = 0;
+      (
+          [&] {
+            using Op = Ops;
+            INFO("op: " << Op::name);
+            const NanUnaryRow row = rows_of(nan_unary_rows, Op::name).at(0);
+            auto run = [&]<class T>(int slot) {
+              auto x = as<T>(nan_values(NAN, Op::domain.low, Op::domain.high));
+              std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), gx(nan_n);
+              table->unary[id][slot](nan_n, x.data(), y.data(), Op::domain.params);
+              table->unary_backward[id][slot](nan_n, x.data(), y.data(), gy.data(), gx.data(), Op::domain.params);
+              check_nan_positions(tensor_of(y), row.y);
+              check_nan_positions(tensor_of(gx), row.gx);
+            };
+            run.template operator()<float>(0);
+            run.template operator()<double>(1);
+            ++id;
+          }(),
+          ...);
+    }(static_cast<k::unary_ops*>(nullptr));
+  }
+}
+
+TEST_CASE("every binary op gives PyTorch's value and gradients with NaN on either side") {
+  [&]<class... Ops>(std::tuple<Ops...>*) {
+    (
+        [&] {
+          using Op = Ops;
+          INFO("op: " << Op::name);
+          auto rows = rows_of(nan_binary_rows, Op::name);
+          REQUIRE_MESSAGE(rows.size() >= 3, "no torch rows for " << Op::name << ": rerun tests/fixtures/make_nan.py");
+          const Binary& f = binary_functions().at(Op::name);
+          for (const NanBinaryRow& row : rows) {
+            INFO("a " << row.a << ", b " << row.b);
+            const auto av = nan_values(row.a, Op::domain.low, Op::domain.high);
+            const auto bv = nan_values(row.b, Op::domain.high, Op::domain.low);
+            for (DType dtype : {float32, float64}) {
+              // both vectors (contiguous, strided), then one side a 0-d tensor holding the row's value
+              for (int layout = 0; layout < 4; ++layout) {
+                INFO(dtype_name(dtype) << ", layout " << layout);
+                const bool strided = layout == 1;
+                Tensor a = layout == 3 ? full({}, row.a, dtype) : nan_leaf(av, dtype, strided);
+                Tensor b = layout == 2 ? full({}, row.b, dtype) : nan_leaf(bv, dtype, strided);
+                if (layout >= 2) (layout == 3 ? a : b).requires_grad_();
+                Tensor y = f(a, b);
+                // with a 0-d NaN side, every position is a NaN position
+                const bool all_nan = (layout == 2 && std::isnan(row.b)) || (layout == 3 && std::isnan(row.a));
+                check_nan_positions(y, row.y, all_nan);
+                if constexpr (Op::differentiable) {
+                  y.backward(full(y.shape(), nan_gy, dtype));
+                  if (a.dim() > 0) check_nan_positions(a.grad(), row.ga, all_nan);
+                  if (b.dim() > 0) check_nan_positions(b.grad(), row.gb, all_nan);
+                } else {
+                  CHECK(y.dtype() == int64);
+                }
+              }
+            }
+          }
+        }(),
+        ...);
+  }(static_cast<k::binary_ops*>(nullptr));
+}
+
+TEST_CASE("SIMD binary kernels of every instruction set give PyTorch's value and gradients at NaN") {
+  for (const auto* table : nan_tables()) {
+    INFO("isa " << std::string(table->isa));
+    [&]<class... Ops>(std::tuple<Ops...>*) {
+      int id = 0;
+      (
+          [&] {
+            using Op = Ops;
+            if constexpr (Op::differentiable) {
+              INFO("op: " << Op::name);
+              for (const NanBinaryRow& row : rows_of(nan_binary_rows, Op::name)) {
+                INFO("a " << row.a << ", b " << row.b);
+                auto run = [&]<class T>(int slot) {
+                  for (int mode : {k::both_vectors, k::b_scalar, k::a_scalar}) {
+                    INFO("mode " << mode);
+                    auto a = as<T>(nan_values(row.a, Op::domain.low, Op::domain.high));
+                    auto b = as<T>(nan_values(row.b, Op::domain.high, Op::domain.low));
+                    if (mode == k::a_scalar) a.assign(nan_n, T(row.a));
+                    if (mode == k::b_scalar) b.assign(nan_n, T(row.b));
+                    const bool all_nan = (mode == k::a_scalar && std::isnan(row.a)) || (mode == k::b_scalar && std::isnan(row.b));
+                    std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), ga(nan_n), gb(nan_n);
+                    table->binary[id][slot][mode](nan_n, a.data(), b.data(), y.data());
+                    table->binary_backward[id][slot][0][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), ga.data());
+                    table->binary_backward[id][slot][1][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), gb.data());
+                    check_nan_positions(tensor_of(y), row.y, all_nan);
+                    check_nan_positions(tensor_of(ga), row.ga, all_nan);
+                    check_nan_positions(tensor_of(gb), row.gb, all_nan);
+                  }
+                };
+                run.template operator()<float>(0);
+                run.template operator()<double>(1);
+              }
+            }
+            ++id;
+          }(),
+          ...);
+    }(static_cast<k::binary_ops*>(nullptr));
+  }
+}
+
+TEST_CASE("max, min, argmax and argmin give PyTorch's values and gradients with NaN, by rows, columns and all") {
+  const Tensor input = from_vector(nan_reduction_input, {5, 37});
+  for (const NanReductionRow& row : nan_reduction_rows) {
+    for (DType dtype : {float32, float64}) {
+      for (bool strided : {false, true}) {
+        INFO(row.name << " axis " << row.axis << ", " << dtype_name(dtype) << ", " << std::string(strided ? "strided" : "contiguous"));
+        // strided: the same values as a transposed view of a [37, 5] tensor
+        Tensor x = strided ? transpose(transpose(input, 0, 1).contiguous(), 0, 1) : input;
+        x = x.to(dtype).detach();
+        x.requires_grad_();
+        Tensor y;
+        std::optional<std::int64_t> axis;
+        if (row.axis >= 0) axis = row.axis;
+        if (row.name == "max") y = axis ? max(x, {*axis}) : max(x);
+        else if (row.name == "min") y = axis ? min(x, {*axis}) : min(x);
+        else if (row.name == "argmax") y = argmax(x, axis);
+        else y = argmin(x, axis);
+        std::vector<double> values = y.to(float64).to_vector<double>();
+        REQUIRE(values.size() == row.values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) CHECK(same(values[i], row.values[i]));
+        if (row.grad.empty()) continue;
+        y.backward(full(y.shape(), nan_gy, dtype));
+        std::vector<double> grad = x.grad().contiguous().to(float64).to_vector<double>();
+        REQUIRE(grad.size() == row.grad.size());
+        for (std::size_t i = 0; i < grad.size(); ++i) CHECK(same(grad[i], row.grad[i]));
+      }
+    }
+  }
+}
+
+TEST_CASE("where passes a NaN of the chosen branch and none of the other; gradients follow the condition") {
+  // torch.where: y = c ? a : b whatever the values; ga = c ? gy : 0, gb = c ? 0 : gy, NaN or not.
+  std::vector<double> c(nan_n), av(nan_n, 1.0), bv(nan_n, 2.0);
+  for (std::size_t i = 0; i < nan_n; ++i) {
+    c[i] = i % 3 == 0;
+    if (i % 2 == 0) av[i] = NAN;
+    if (i % 5 == 0) bv[i] = NAN;
+  }
+  for (DType dtype : {float32, float64}) {
+    Tensor a = nan_leaf(av, dtype, false), b = nan_leaf(bv, dtype, false);
+    Tensor y = where(from_vector(c, {37}), a, b);
+    y.backward(full(y.shape(), nan_gy, dtype));
+    std::vector<double> yv = y.to(float64).to_vector<double>(), ga = a.grad().to(float64).to_vector<double>();
+    std::vector<double> gb = b.grad().to(float64).to_vector<double>();
+    for (std::size_t i = 0; i < nan_n; ++i) {
+      INFO("element " << i);
+      CHECK(same(yv[i], c[i] != 0 ? av[i] : bv[i]));
+      CHECK(ga[i] == (c[i] != 0 ? nan_gy : 0.0));
+      CHECK(gb[i] == (c[i] != 0 ? 0.0 : nan_gy));
+    }
+  }
 }

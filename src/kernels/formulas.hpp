@@ -21,10 +21,29 @@ namespace tapegrad::kernels {
 namespace math {
 namespace adl {
 template <class C, class T> T select_batch(const C& condition, const T& a, const T& b) { return select(condition, a, b); }
+template <class T> auto isnan_batch(const T& x) { return isnan(x); }
 }  // namespace adl
 template <class C, class T> T select(const C& condition, const T& a, const T& b) {
   if constexpr (std::is_arithmetic_v<C>) return condition ? a : b;
   else return adl::select_batch(condition, a, b);
+}
+// True where x is NaN (never for integers). A batch goes through xsimd::isnan, never x != x: xsimd
+// 8.1's AVX operator!= compares ordered (_CMP_NEQ_OQ), so NaN != NaN is false there.
+template <class T> auto isnan(const T& x) {
+  if constexpr (std::is_integral_v<T>) return false;
+  else if constexpr (std::is_floating_point_v<T>) return x != x;
+  else return adl::isnan_batch(x);
+}
+// Note [NaN propagation]: an ordered compare (x > 0, a >= b) is false when an operand is NaN, so a
+// select on it silently picks the other branch: relu(NaN) would be 0 and maximum(NaN, 0) would be 0.
+// or_nan(condition, x...) is the compare made NaN-aware: also true where any of x is NaN. Written
+// select(or_nan(x > 0, x), x, 0), the NaN operand is the one chosen, as PyTorch does. Backward
+// formulas follow PyTorch's derivatives at NaN (checked against torch by tests/fixtures/make_nan.py),
+// which mostly needs no helper: they are written with the compare that is false on the masked side.
+// The max/min reductions combine through Maximum/Minimum below, so they share the same helper.
+template <class C, class... T> C or_nan(const C& condition, const T&... x) {
+  if constexpr (std::is_same_v<C, bool>) return (condition || ... || isnan(x));
+  else return (condition | ... | isnan(x));
 }
 #define TAPEGRAD_MATH_UNARY(f) \
   template <class T> T f(const T& x) { using std::f; return f(x); }
@@ -38,7 +57,13 @@ TAPEGRAD_MATH_UNARY(sin)
 TAPEGRAD_MATH_UNARY(sqrt)
 TAPEGRAD_MATH_UNARY(tanh)
 #undef TAPEGRAD_MATH_UNARY
-template <class T> T pow(const T& a, const T& b) { using std::pow; return pow(a, b); }
+// With IEEE's two cases where a NaN operand gives a number, x^0 = 1 and 1^y = 1, as std::pow and
+// torch.pow have them (xsimd::pow does not).
+template <class T> T pow(const T& a, const T& b) {
+  using std::pow;
+  if constexpr (std::is_arithmetic_v<T>) return pow(a, b);
+  else return select((b == T(0)) | (a == T(1)), T(1), pow(a, b));
+}
 }  // namespace math
 
 // Scalar parameters of parameterised ops (slope, alpha, beta/threshold, low/high, exponent).
@@ -145,8 +170,9 @@ struct Relu {
   static constexpr std::string_view name = "relu";
   static constexpr Domain domain{};
   static constexpr unsigned saves = saves_y;
-  template <class T> static T forward(T x, const Params&) { return math::select(x > T(0), x, T(0)); }
-  template <class T> static T backward(T, T y, T gy, const Params&) { return math::select(y > T(0), gy, T(0)); }
+  template <class T> static T forward(T x, const Params&) { return math::select(math::or_nan(x > T(0), x), x, T(0)); }
+  // PyTorch's threshold_backward: 0 where y <= 0, so a NaN output passes gy.
+  template <class T> static T backward(T, T y, T gy, const Params&) { return math::select(y <= T(0), T(0), gy); }
 };
 struct Gelu {
   static constexpr std::string_view name = "gelu";
@@ -187,8 +213,9 @@ struct Elu {  // a: alpha
   template <class T> static T forward(T x, const Params& p) {
     return math::select(x > T(0), x, T(p.a) * (math::exp(x) - T(1)));
   }
+  // PyTorch's elu_backward: the exponential branch where x <= 0, so a NaN input passes gy.
   template <class T> static T backward(T x, T, T gy, const Params& p) {
-    return math::select(x > T(0), gy, gy * T(p.a) * math::exp(x));
+    return math::select(x <= T(0), gy * T(p.a) * math::exp(x), gy);
   }
 };
 struct Softplus {  // a: beta, b: threshold
@@ -204,13 +231,13 @@ struct Softplus {  // a: beta, b: threshold
     return math::select(bx > T(p.b), gy, gy * Sigmoid::forward(bx, p));
   }
 };
-struct Clamp {  // a: low, b: high (±inf for one-sided)
+struct Clamp {  // a: low, b: high (±inf for one-sided); a NaN bound gives NaN, like torch.clamp
   static constexpr std::string_view name = "clamp";
   static constexpr Domain domain{-2.0, 2.0, {-1.0, 1.0}};
   static constexpr unsigned saves = saves_x;
   template <class T> static T forward(T x, const Params& p) {
     T low = T(p.a), high = T(p.b);
-    return math::select(x < low, low, math::select(x > high, high, x));
+    return math::select(math::or_nan(x < low, low), low, math::select(math::or_nan(x > high, high), high, x));
   }
   template <class T> static T backward(T x, T, T gy, const Params& p) {
     return math::select((x >= T(p.a)) & (x <= T(p.b)), gy, T(0));
@@ -276,28 +303,30 @@ struct Pow {
     return math::select((a == T(0)) & (b >= T(0)), T(0), gy * y * math::log(a));
   }
 };
-struct Maximum {  // ties split the gradient evenly
+// Ties split the gradient evenly. A NaN operand wins (Note [NaN propagation]); the gradients are
+// PyTorch's: 0 on the side that compares smaller, gy / 2 on ties, else gy (so both get gy at a NaN).
+struct Maximum {
   static constexpr std::string_view name = "maximum";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
-  template <class T> static T forward(T a, T b) { return math::select(a >= b, a, b); }
+  template <class T> static T forward(T a, T b) { return math::select(math::or_nan(a >= b, a), a, b); }
   template <class T> static T grad_a(T a, T b, T, T gy) {
-    return math::select(a > b, gy, math::select(a == b, gy * T(0.5), T(0)));
+    return math::select(a < b, T(0), math::select(a == b, gy * T(0.5), gy));
   }
   template <class T> static T grad_b(T a, T b, T, T gy) {
-    return math::select(b > a, gy, math::select(a == b, gy * T(0.5), T(0)));
+    return math::select(b < a, T(0), math::select(a == b, gy * T(0.5), gy));
   }
 };
 struct Minimum {
   static constexpr std::string_view name = "minimum";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
-  template <class T> static T forward(T a, T b) { return math::select(a <= b, a, b); }
+  template <class T> static T forward(T a, T b) { return math::select(math::or_nan(a <= b, a), a, b); }
   template <class T> static T grad_a(T a, T b, T, T gy) {
-    return math::select(a < b, gy, math::select(a == b, gy * T(0.5), T(0)));
+    return math::select(a > b, T(0), math::select(a == b, gy * T(0.5), gy));
   }
   template <class T> static T grad_b(T a, T b, T, T gy) {
-    return math::select(b < a, gy, math::select(a == b, gy * T(0.5), T(0)));
+    return math::select(b > a, T(0), math::select(a == b, gy * T(0.5), gy));
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include "internal.hpp"
 #include "kernels/copy.hpp"
+#include "kernels/formulas.hpp"
 #include "kernels/loop.hpp"
 #include "kernels/simd_table.hpp"
 #include "parallel.hpp"
@@ -16,12 +17,6 @@ using detail::dispatch;
 using detail::dispatch_floating;
 
 namespace {
-
-template <class T>
-bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
-  else return false;
-}
 
 // The scalar path: any layout, any dtype.
 void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask, const Tensor& y) {
@@ -34,8 +29,8 @@ void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask,
     T* yp = const_cast<Tensor&>(y).data<T>();
     auto combine = [kind](T acc, T v) {
       if (kind == Reduce::sum) return acc + v;
-      if (kind == Reduce::max) return (v > acc || v != v) ? v : acc;  // NaN propagates
-      return (v < acc || v != v) ? v : acc;
+      if (kind == Reduce::max) return Maximum::forward(acc, v);  // NaN propagates
+      return Minimum::forward(acc, v);
     };
     for_each_strided<2>(x.shape(), {&x.strides(), &ys}, [&](auto offsets, std::int64_t n, auto steps) {
       const T* xi = xp + offsets[0];
@@ -284,8 +279,8 @@ Tensor arg_reduce(bool is_max, const Tensor& x, std::int64_t axis, bool keepdim)
         T best_value = row[0];
         for (std::int64_t j = 1; j < length; ++j) {
           T v = row[j * step];
-          if (is_nan(best_value)) break;  // NaN wins, the first one
-          if (is_nan(v) || (is_max ? v > best_value : v < best_value)) {
+          if (math::isnan(best_value)) break;  // NaN wins, the first one, like torch.argmax
+          if (math::or_nan(is_max ? v > best_value : v < best_value, v)) {
             best = j;
             best_value = v;
           }

@@ -137,24 +137,17 @@ struct SumOp {
   static Batch<T, Arch> combine(const Batch<T, Arch>& a, const Batch<T, Arch>& b) { return a + b; }
   static T combine(T a, T b) { return a + b; }
 };
-// max / min propagate NaN, like torch.amax. NaN is tested with xsimd::isnan, not v != v: xsimd 8.1's
-// AVX operator!= compares ordered (_CMP_NEQ_OQ), so NaN != NaN is false there (the SSE2 path is
-// right); the NaN test in test_kernels.cpp caught it.
+// max / min propagate NaN, like torch.amax: they combine through the Maximum / Minimum formulas
+// (Note [NaN propagation]), scalars and batches alike.
 template <class T, class Arch>
 struct MaxOp {
   static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
-  static Batch<T, Arch> combine(const Batch<T, Arch>& acc, const Batch<T, Arch>& v) {
-    return xsimd::select((v > acc) | xsimd::isnan(v), v, acc);
-  }
-  static T combine(T acc, T v) { return (v > acc || v != v) ? v : acc; }
+  template <class V> static V combine(const V& acc, const V& v) { return Maximum::forward(acc, v); }
 };
 template <class T, class Arch>
 struct MinOp {
   static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
-  static Batch<T, Arch> combine(const Batch<T, Arch>& acc, const Batch<T, Arch>& v) {
-    return xsimd::select((v < acc) | xsimd::isnan(v), v, acc);
-  }
-  static T combine(T acc, T v) { return (v < acc || v != v) ? v : acc; }
+  template <class V> static V combine(const V& acc, const V& v) { return Minimum::forward(acc, v); }
 };
 
 // Four independent accumulators (they hide the add latency), folded in a fixed order.

@@ -3,6 +3,7 @@
 #include "tapegrad/ops/elementwise.hpp"
 
 #include <limits>
+#include <sstream>
 
 #include "internal.hpp"
 #include "kernels/copy.hpp"
@@ -36,11 +37,18 @@ Tensor unary(const Tensor& x, const k::Params& params, const std::source_locatio
   else return record(Op::name, {x}, y, {}, backward, at);
 }
 
-// Brings a and b to one dtype (the wider float; int64 with a float becomes that float), recording
-// the casts so gradients come back in each input's own dtype.
-std::pair<Tensor, Tensor> common_dtype(const Tensor& a, const Tensor& b, const std::source_location& at) {
-  DType d = promote(a.dtype(), b.dtype());
+// torch computes int64 ** int64 in int64; we have no integer pow kernel.
+[[noreturn]] void refuse_integer_pow(const std::string& observed, const std::source_location& at) {
+  fail<DTypeError>("pow", "int64 to an integral power is not supported (cast to a floating dtype first)", observed, at);
+}
+
+// Brings a and b to dtype d, recording the casts so gradients come back in each input's own dtype.
+std::pair<Tensor, Tensor> to_dtype(const Tensor& a, const Tensor& b, DType d, const std::source_location& at) {
   return {a.dtype() == d ? a : a.to(d, at), b.dtype() == d ? b : b.to(d, at)};
+}
+// Both at their result type (Note [Type promotion]).
+std::pair<Tensor, Tensor> common_dtype(const Tensor& a, const Tensor& b, const std::source_location& at) {
+  return to_dtype(a, b, result_type(operand(a), operand(b)), at);
 }
 
 template <class Op>
@@ -48,13 +56,14 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
   require_defined(Op::name, a_in, at);
   require_defined(Op::name, b_in, at);
   Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), at);
-  auto [a, b] = common_dtype(a_in, b_in, at);
+  DType dtype = result_type(operand(a_in), operand(b_in));
+  if constexpr (std::is_same_v<Op, k::Div>) dtype = is_floating(dtype) ? dtype : float32;  // true division
+  if constexpr (std::is_same_v<Op, k::Pow>)
+    if (!is_floating(dtype)) refuse_integer_pow(describe(a_in) + " and " + describe(b_in), at);
+  auto [a, b] = to_dtype(a_in, b_in, dtype, at);
   if constexpr (!Op::differentiable) {
     return k::binary(k::binary_id<Op>, a, b, shape, int64);
   } else {
-    if (!is_floating(a.dtype()) && Op::name != "add" && Op::name != "sub" && Op::name != "mul" &&
-        Op::name != "maximum" && Op::name != "minimum")
-      fail<DTypeError>(Op::name, "inputs must have a floating dtype", "int64 and int64", at);
     Tensor y = k::binary(k::binary_id<Op>, a, b, shape, a.dtype());
     if (!will_record({a, b})) return y;
     if constexpr (std::is_same_v<Op, k::Add> || std::is_same_v<Op, k::Sub>) {
@@ -126,7 +135,16 @@ Tensor clamp_min(const Tensor& x, double low, Here at) {
 Tensor clamp_max(const Tensor& x, double high, Here at) {
   return unary<k::Clamp>(x, {-std::numeric_limits<double>::infinity(), high}, at);
 }
-Tensor pow(const Tensor& x, double exponent, Here at) { return unary<k::PowScalar>(x, {exponent, 0.0}, at); }
+Tensor pow(const Tensor& x, double exponent, Here at) {
+  detail::require_defined("pow", x, at);
+  const DType dtype = detail::result_type(detail::operand(x), detail::operand(exponent));
+  if (!is_floating(dtype)) {
+    std::ostringstream observed;
+    observed << detail::describe(x) << " and scalar " << exponent;
+    detail::refuse_integer_pow(observed.str(), at);
+  }
+  return unary<k::PowScalar>(x.dtype() == dtype ? x : x.to(dtype, at), {exponent, 0.0}, at);
+}
 
 Tensor add(const Tensor& a, const Tensor& b, Here at) { return binary<k::Add>(a, b, at); }
 Tensor sub(const Tensor& a, const Tensor& b, Here at) { return binary<k::Sub>(a, b, at); }
@@ -162,7 +180,11 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
 // ------------------------------------------------------------------ operators
 
 namespace {
-Tensor scalar_like(double v, const Tensor& t) { return scalar(v, t.defined() ? t.dtype() : float32); }
+// The 0-d tensor a double operand stands for, in the dtype the op will compute in with t
+// (Note [Type promotion]: int64 * 2.5 is float32, int64 * 2.0 stays int64).
+Tensor scalar_like(double v, const Tensor& t) {
+  return scalar(v, t.defined() ? detail::result_type(detail::operand(t), detail::operand(v)) : float32);
+}
 }  // namespace
 
 Tensor operator+(Located<Tensor> a, const Tensor& b) { return add(a.value, b, a.at); }
