@@ -283,12 +283,14 @@ Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(
 void Tensor::zero_grad() { impl().grad.reset(); }
 void Tensor::set_grad(const Tensor& g, std::source_location at) {
   if (g.defined() && g.shape() != shape())
-    fail<ShapeError>("set_grad", "the gradient must have the tensor's shape",
-                     tapegrad::to_string(g.shape()) + " for a tensor of shape " + tapegrad::to_string(shape()), at);
+    fail<ShapeError>(
+        "set_grad", "the gradient must have the tensor's shape",
+        tapegrad::to_string(g.shape()) + " for a tensor of shape " + tapegrad::to_string(shape()), at);
   if (g.defined() && g.dtype() != dtype())
-    fail<DTypeError>("set_grad", "the gradient must have the tensor's dtype",
-                     std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(dtype())),
-                     at);
+    fail<DTypeError>(
+        "set_grad", "the gradient must have the tensor's dtype",
+        std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(dtype())),
+        at);
   impl().grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 
@@ -315,9 +317,11 @@ void check_in_place(std::string_view op, const Tensor& x, const std::source_loca
                      x.is_leaf() ? "a leaf that requires grad" : "a tensor made by a recorded op", at);
   // PyTorch's rule and words: writing one value per element is ill-defined when elements share memory.
   if (has_internal_overlap(x))
-    fail<ValueError>(op, "unsupported operation: more than one element of the written-to tensor refers to a single "
-                     "memory location (clone() the expanded tensor first)",
-                     "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
+    fail<ValueError>(
+        op,
+        "unsupported operation: more than one element of the written-to tensor refers to a single "
+        "memory location (clone() the expanded tensor first)",
+        "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
 }
 
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
@@ -328,7 +332,9 @@ Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::s
 }
 }  // namespace
 
-Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_place("fill_", *this, value, at); }
+Tensor& Tensor::fill_(double value, std::source_location at) {
+  return fill_in_place("fill_", *this, value, at);
+}
 Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
 
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
@@ -452,15 +458,16 @@ NestedList::NestedList(std::initializer_list<NestedList> items) {
   shape_.insert(shape_.end(), first.shape_.begin(), first.shape_.end());
   values_.reserve(items.size() * first.values_.size());
   for (const NestedList& item : items) {
-    if (!item.ragged_.empty()) ragged_ = item.ragged_;
-    else if (item.shape_ != first.shape_ && ragged_.empty())
-      ragged_ = "items of shape " + to_string(first.shape_) + " and " + to_string(item.shape_) + " in one list";
+    if (ragged_.empty() && !item.ragged_.empty()) ragged_ = item.ragged_;  // the first reason found
+    if (ragged_.empty() && item.shape_ != first.shape_)
+      ragged_ = "items of shape " + to_string(first.shape_) + " and " + to_string(item.shape_) + " in a list";
     values_.insert(values_.end(), item.values_.begin(), item.values_.end());
   }
 }
 
 Tensor tensor(const NestedList& values, DType dtype, std::source_location at) {
-  if (!values.ragged().empty()) fail<ShapeError>("tensor", "nested lists must be rectangular", values.ragged(), at);
+  if (!values.ragged().empty())
+    fail<ShapeError>("tensor", "nested lists must be rectangular", values.ragged(), at);
   return from_doubles(values.values(), values.shape(), dtype);
 }
 

@@ -371,9 +371,10 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
     const std::int64_t n = shape[axis];
     std::int64_t size = 0;
     if (pads[p] == INT64_MIN || pads[p + 1] == INT64_MIN)  // its opposite, the gradient's pad, does not exist
-      fail<ValueError>("pad", "pads must be greater than INT64_MIN", std::to_string(pads[p]) + ", " +
-                       std::to_string(pads[p + 1]), at);
-    if (__builtin_add_overflow(n, pads[p], &size) || __builtin_add_overflow(size, pads[p + 1], &size) || size < 0)
+      fail<ValueError>("pad", "pads must be greater than INT64_MIN",
+                       std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]), at);
+    if (__builtin_add_overflow(n, pads[p], &size) || __builtin_add_overflow(size, pads[p + 1], &size) ||
+        size < 0)
       fail<ShapeError>("pad", "padding must leave every size non-negative",
                        "pads " + std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]) + " on axis " +
                            std::to_string(axis) + " of size " + std::to_string(n),
@@ -391,12 +392,15 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
       source += skip[i] * x.strides()[i];
       target += at_y[i] * y.strides()[i];
     }
-    kernels::copy_into(detail::make_view(y, kept, y.strides(), target), detail::make_view(x, kept, x.strides(), source));
+    kernels::copy_into(detail::make_view(y, kept, y.strides(), target),
+                       detail::make_view(x, kept, x.strides(), source));
   }
   // The gradient pads gy by the opposite amounts: what was cropped gets zero, the padding is dropped.
   std::vector<std::int64_t> back(pads.size());
   std::transform(pads.begin(), pads.end(), back.begin(), [](std::int64_t p) { return -p; });
-  return record("pad", {x}, y, {}, [back](Backward& b) { b.accumulate(0, pad(b.gy(), back)); }, at);
+  return record("pad", {x}, y, {}, [back](Backward& b) {
+    b.accumulate(0, pad(b.gy(), back));
+  }, at);
 }
 
 }  // namespace tapegrad
