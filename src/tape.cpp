@@ -497,6 +497,10 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     const auto& impl = inputs[i].impl();
     if (!impl.requires_grad)
       fail<GraphError>("grad", "every input must require grad", "input " + std::to_string(i) + " does not", at);
+    // An intermediate is known by (tape, serial, output): serials repeat across tapes, never within one.
+    if (impl.tape_id != 0 && impl.tape_id != run.tape.id)
+      fail<GraphError>("grad", "every input must have been recorded on the calling thread's tape",
+                       "input " + std::to_string(i) + ", recorded on another thread", at);
     if (impl.tape_id == 0) run.wanted_leaves.emplace_back(&impl, i);
     else run.wanted_outputs.emplace_back(impl.serial, impl.output_index, i);
   }

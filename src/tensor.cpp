@@ -275,7 +275,18 @@ Tensor& Tensor::requires_grad_(bool on, std::source_location at) {
 
 Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
 void Tensor::zero_grad() { impl().grad.reset(); }
-void Tensor::set_grad(const Tensor& g) { impl().grad = g.defined() ? g.impl_ptr() : nullptr; }
+void Tensor::set_grad(const Tensor& g, std::source_location at) {
+  if (g.defined() && g.shape() != shape())
+    fail<ShapeError>(
+        "set_grad", "the gradient must have the tensor's shape",
+        tapegrad::to_string(g.shape()) + " for a tensor of shape " + tapegrad::to_string(shape()), at);
+  if (g.defined() && g.dtype() != dtype())
+    fail<DTypeError>(
+        "set_grad", "the gradient must have the tensor's dtype",
+        std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(dtype())),
+        at);
+  impl().grad = g.defined() ? g.impl_ptr() : nullptr;
+}
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, std::source_location at) const {
   tapegrad::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
@@ -285,21 +296,40 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, std::source_loc
 // ------------------------------------------------------------------ in-place
 
 namespace {
+// Two elements of x at one address: an axis of size > 1 with stride 0, as expand and broadcast_to
+// make (the only views here that alias their own elements).
+bool has_internal_overlap(const Tensor& x) {
+  for (std::size_t i = 0; i < x.shape().size(); ++i)
+    if (x.shape()[i] > 1 && x.strides()[i] == 0) return true;
+  return false;
+}
+
 void check_in_place(std::string_view op, const Tensor& x, const std::source_location& at) {
   detail::require_defined(op, x, at);
   if (x.requires_grad() && is_grad_enabled())
     fail<GraphError>(op, "in-place ops are not recorded; modify a tensor that requires grad only under NoGradGuard",
                      x.is_leaf() ? "a leaf that requires grad" : "a tensor made by a recorded op", at);
+  // PyTorch's rule and words: writing one value per element is ill-defined when elements share memory.
+  if (has_internal_overlap(x))
+    fail<ValueError>(
+        op,
+        "unsupported operation: more than one element of the written-to tensor refers to a single "
+        "memory location (clone() the expanded tensor first)",
+        "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
+}
+
+Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
+  check_in_place(op, x, at);
+  kernels::fill(x, value);
+  detail::bump_version(x);
+  return x;
 }
 }  // namespace
 
 Tensor& Tensor::fill_(double value, std::source_location at) {
-  check_in_place("fill_", *this, at);
-  kernels::fill(*this, value);
-  detail::bump_version(*this);
-  return *this;
+  return fill_in_place("fill_", *this, value, at);
 }
-Tensor& Tensor::zero_(std::source_location at) { return fill_(0.0, at); }
+Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
 
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
   check_in_place("copy_", *this, at);
@@ -415,40 +445,24 @@ Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType
 }
 }  // namespace
 
-Tensor tensor(List1 values, DType dtype) {
-  return from_doubles(std::vector<double>(values), {static_cast<std::int64_t>(values.size())}, dtype);
+NestedList::NestedList(std::initializer_list<NestedList> items) {
+  shape_.push_back(static_cast<std::int64_t>(items.size()));
+  if (items.size() == 0) return;
+  const NestedList& first = *items.begin();
+  shape_.insert(shape_.end(), first.shape_.begin(), first.shape_.end());
+  values_.reserve(items.size() * first.values_.size());
+  for (const NestedList& item : items) {
+    if (ragged_.empty() && !item.ragged_.empty()) ragged_ = item.ragged_;  // the first reason found
+    if (ragged_.empty() && item.shape_ != first.shape_)
+      ragged_ = "items of shape " + to_string(first.shape_) + " and " + to_string(item.shape_) + " in a list";
+    values_.insert(values_.end(), item.values_.begin(), item.values_.end());
+  }
 }
 
-Tensor tensor(List2 values, DType dtype, std::source_location at) {
-  std::vector<double> flat;
-  const std::size_t cols = values.size() ? values.begin()->size() : 0;
-  for (const auto& row : values) {
-    if (row.size() != cols)
-      fail<ShapeError>("tensor", "nested lists must be rectangular",
-                       "rows of " + std::to_string(cols) + " and " + std::to_string(row.size()) + " elements", at);
-    flat.insert(flat.end(), row.begin(), row.end());
-  }
-  return from_doubles(flat, {static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(cols)}, dtype);
-}
-
-Tensor tensor(List3 values, DType dtype, std::source_location at) {
-  std::vector<double> flat;
-  const std::size_t rows = values.size() ? values.begin()->size() : 0;
-  const std::size_t cols = rows ? values.begin()->begin()->size() : 0;
-  for (const auto& plane : values) {
-    for (const auto& row : plane) {
-      if (plane.size() != rows || row.size() != cols)
-        fail<ShapeError>("tensor", "nested lists must be rectangular",
-                         "a [" + std::to_string(plane.size()) + ", " + std::to_string(row.size()) +
-                             "] block among [" + std::to_string(rows) + ", " + std::to_string(cols) + "] blocks",
-                         at);
-      flat.insert(flat.end(), row.begin(), row.end());
-    }
-  }
-  return from_doubles(flat,
-                      {static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(rows),
-                       static_cast<std::int64_t>(cols)},
-                      dtype);
+Tensor tensor(const NestedList& values, DType dtype, std::source_location at) {
+  if (!values.ragged().empty())
+    fail<ShapeError>("tensor", "nested lists must be rectangular", values.ragged(), at);
+  return from_doubles(values.values(), values.shape(), dtype);
 }
 
 }  // namespace tapegrad

@@ -217,6 +217,11 @@ std::vector<OpInfo> op_infos() {
   add("split sizes", [](auto& x) { auto p = split(x[0], {1, 3}, 0); return sum(p[0]) * sum(p[1] * p[1]); }, {{s({4, 2})}});
   add("pad", [](auto& x) { return pad(x[0], {1, 2, 0, 1}, 0.5); }, {{s({2, 3, 4})}, {s({0, 2})}});
   add("pad 1-D", [](auto& x) { return pad(x[0], {2, 0}); }, {{s({3})}, {s({0})}});
+  add("pad negative (crop)", [](auto& x) { return pad(x[0], {-1, -2, 0, -1}); }, {{s({2, 3, 4})}, {s({0, 2, 3})}});
+  add("pad mixed", [](auto& x) { return pad(x[0], {2, -1, -1, 1}, 0.5); }, {{s({2, 3, 4})}, {s({3, 2})}});
+  add("pad crop 1-D", [](auto& x) { return pad(x[0], {-1, 3}); }, {{s({3})}});
+  add("pad crop to empty", [](auto& x) { return pad(x[0], {-3, 0}); }, {{s({3})}});
+  add("pad crop past the padding", [](auto& x) { return pad(x[0], {4, -5}); }, {{s({3})}});
   // float32 rounding limits central differences: a wider step and float32-sized tolerances.
   add("to float32 and back", [](auto& x) { return x[0].to(float32).to(float64) * 1.0; }, {{s({})}, {s({2, 3})}},
       {.eps = 1e-3, .atol = 1e-3, .rtol = 1e-2});
@@ -243,6 +248,18 @@ std::vector<OpInfo> op_infos() {
 }
 
 }  // namespace
+
+TEST_CASE("pad with negative entries crops, like torch.nn.functional.pad") {
+  // Expected values from torch.nn.functional.pad on the same input.
+  CHECK(pad(arange(3.0, float64), {2, -1}, 7.0).to_vector<double>() == std::vector<double>{7, 7, 0, 1});
+  CHECK(pad(arange(3.0, float64), {-1, -1}).to_vector<double>() == std::vector<double>{1});
+  CHECK(pad(arange(3.0, float64), {-3, 0}).shape() == Shape{0});
+  Tensor x = arange(12.0, float64).reshape({3, 4});
+  CHECK(pad(x, {1, -2, -1, 0}, -1.0).to_vector<double>() == std::vector<double>{-1, 4, 5, -1, 8, 9});
+  CHECK_THROWS_AS(pad(arange(3.0), {-2, -2}), ShapeError);  // size -1
+  CHECK_THROWS_AS(pad(arange(3.0), {INT64_MAX, 1}), ShapeError);
+  CHECK_THROWS_AS(pad(arange(3.0), {INT64_MIN, INT64_MAX}), ValueError);
+}
 
 TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") {
   std::size_t gradchecks = 0;

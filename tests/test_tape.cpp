@@ -211,6 +211,33 @@ TEST_CASE("each thread has its own tape; backward on another thread is refused")
   CHECK(x.grad().defined());
 }
 
+TEST_CASE("grad() matches an intermediate by tape, not by serial alone: another thread's is refused") {
+  // Two fresh threads record the same ops, so their intermediates carry the same serial numbers.
+  auto record_graph = [](double factor, Tensor& h, Tensor& loss) {
+    Tensor x = tensor({1.0, 2.0}, float64);
+    x.requires_grad_();
+    h = x * factor;
+    loss = sum(h * h);
+  };
+  Tensor h_other, loss_other;
+  std::thread([&] { record_graph(3.0, h_other, loss_other); }).join();
+  Tensor h, loss;
+  bool refused = false;
+  std::vector<Tensor> own;
+  std::thread([&] {
+    record_graph(5.0, h, loss);
+    try {
+      (void)grad({loss}, {h_other}, {}, /*retain_graph=*/true);
+    } catch (const GraphError&) {
+      refused = true;
+    }
+    own = grad({loss}, {h});
+  }).join();
+  CHECK(h.impl().serial == h_other.impl().serial);
+  CHECK(refused);
+  test::check_close(own[0], {10.0, 20.0});  // d(sum h^2)/dh = 2h
+}
+
 TEST_CASE("broadcast gradients are summed back to each input's shape") {
   Tensor a = test::sample({3, 1});
   Tensor b = test::sample({4});

@@ -64,6 +64,98 @@ TEST_CASE("views share storage; reshape copies only when needed") {
   CHECK(e.strides() == Strides{0, 1});
 }
 
+TEST_CASE("nested-list literals have torch.tensor's shapes, column vectors and 1x1 included") {
+  // {{1.0}, {2.0}} and {{1.0}} were ambiguous between the depth-1 and depth-2 overloads.
+  Tensor column = tensor({{1.0}, {2.0}});
+  CHECK(column.shape() == Shape{2, 1});
+  CHECK(column.to_vector<float>() == std::vector<float>{1.0f, 2.0f});
+  CHECK(tensor({{1.0}}).shape() == Shape{1, 1});
+  CHECK(tensor({1.0}).shape() == Shape{1});
+  CHECK(tensor({{{1.0}}}).shape() == Shape{1, 1, 1});
+  CHECK(tensor({{{1.0}, {2.0}}, {{3.0}, {4.0}}}).shape() == Shape{2, 2, 1});
+  CHECK(tensor({{1.0, 2.0}}).shape() == Shape{1, 2});
+  // what worked before still means the same
+  Tensor ints = tensor({1, 2});
+  CHECK(ints.shape() == Shape{2});
+  CHECK(ints.dtype() == float32);
+  Tensor square = tensor({{1, 2}, {3, 4}}, float64);
+  CHECK(square.shape() == Shape{2, 2});
+  CHECK(square.to_vector<double>() == std::vector<double>{1, 2, 3, 4});
+  CHECK(tensor({{1, 2}, {3, 4}}, int64).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 2, 3, 4});
+  // any depth, empty lists and a bare number, like torch.tensor
+  CHECK(tensor({{{{1, 2}}}, {{{3, 4}}}}).shape() == Shape{2, 1, 1, 2});
+  CHECK(tensor({}).shape() == Shape{0});
+  CHECK(tensor({{}, {}}).shape() == Shape{2, 0});
+  CHECK(tensor(2.5, float64).dim() == 0);
+  CHECK(tensor(2.5, float64).item() == 2.5);
+  // ragged lists are refused at the user's line
+  const std::string where = "(at test_tensor.cpp:" + std::to_string(__LINE__ + 1) + ")";
+  CHECK_THROWS_WITH_AS(tensor({{1.0, 2.0}, {3.0}}), doctest::Contains(where.c_str()), ShapeError);
+  CHECK_THROWS_AS(tensor({1.0, {2.0}}), ShapeError);
+  CHECK_THROWS_AS(tensor({{{1.0}, {2.0}}, {{3.0}, {4.0, 5.0}}}), ShapeError);
+}
+
+TEST_CASE("copy_ and add_ from a view of their own storage read every element before writing it") {
+  Tensor x = arange(9.0, float64).reshape({3, 3});
+  x.copy_(transpose(x, 0, 1));
+  CHECK(x.to_vector<double>() == std::vector<double>{0, 3, 6, 1, 4, 7, 2, 5, 8});
+  Tensor y = arange(9.0, float64).reshape({3, 3});
+  y.add_(transpose(y, 0, 1), 2.0);
+  CHECK(y.to_vector<double>() == std::vector<double>{0, 7, 14, 5, 12, 19, 10, 17, 24});
+  // shifted windows of one buffer, in both directions (memmove, not memcpy)
+  Tensor right = arange(6.0, float64);
+  slice(right, 0, 1, 6).copy_(slice(right, 0, 0, 5));
+  CHECK(right.to_vector<double>() == std::vector<double>{0, 0, 1, 2, 3, 4});
+  Tensor left = arange(6.0, float64);
+  slice(left, 0, 0, 5).copy_(slice(left, 0, 1, 6));
+  CHECK(left.to_vector<double>() == std::vector<double>{1, 2, 3, 4, 5, 5});
+  // a row broadcast over its own matrix, and a tensor copied onto itself
+  Tensor m = arange(6.0, float64).reshape({2, 3});
+  m.copy_(slice(m, 0, 1, 2));
+  CHECK(m.to_vector<double>() == std::vector<double>{3, 4, 5, 3, 4, 5});
+  m.copy_(m);
+  CHECK(m.to_vector<double>() == std::vector<double>{3, 4, 5, 3, 4, 5});
+}
+
+TEST_CASE("in-place writes into an expanded (stride-0) view are refused, as in PyTorch") {
+  Tensor e = expand(ones({1, 3}), {4, 3});
+  const int line = __LINE__ + 1;
+  CHECK_THROWS_WITH_AS(e.fill_(2.0), doctest::Contains("fill_: unsupported operation: more than one element"),
+                       ValueError);
+  try {
+    e.add_(ones({4, 3}));
+    FAIL("expected a ValueError");
+  } catch (const ValueError& error) {
+    CHECK(error.op() == "add_");
+    CHECK(error.where() == "test_tensor.cpp:" + std::to_string(line + 3));
+  }
+  CHECK_THROWS_WITH_AS(e.zero_(), doctest::Contains("zero_:"), ValueError);
+  CHECK_THROWS_AS(e.mul_(2.0), ValueError);
+  CHECK_THROWS_AS(e.copy_(zeros({4, 3})), ValueError);
+  CHECK_THROWS_AS(broadcast_to(ones({3}), {2, 3}).fill_(1.0), ValueError);
+  CHECK(e.to_vector<float>() == std::vector<float>(12, 1.0f));  // nothing was written
+  // a stride-0 axis of size 1 aliases nothing, and an expanded source is fine
+  Tensor row = expand(zeros({1, 3}), {1, 3});
+  row.fill_(2.0);
+  Tensor t = zeros({4, 3});
+  t.copy_(e);
+  CHECK(t.to_vector<float>() == std::vector<float>(12, 1.0f));
+}
+
+TEST_CASE("set_grad checks the gradient's shape and dtype") {
+  Tensor w = zeros({3});
+  w.requires_grad_();
+  const std::string expected = "set_grad: the gradient must have the tensor's shape, got [2] for a tensor of "
+                               "shape [3] (at test_tensor.cpp:" + std::to_string(__LINE__ + 1) + ")";
+  CHECK_THROWS_WITH_AS(w.set_grad(zeros({2})), expected.c_str(), ShapeError);
+  CHECK_THROWS_AS(w.set_grad(zeros({3}, float64)), DTypeError);
+  CHECK_FALSE(w.grad().defined());
+  w.set_grad(ones({3}));
+  CHECK(w.grad().to_vector<float>() == std::vector<float>{1, 1, 1});
+  w.set_grad(Tensor());
+  CHECK_FALSE(w.grad().defined());
+}
+
 TEST_CASE("printing like PyTorch, elided when large") {
   std::ostringstream out;
   out << tensor({{1.0, 2.0}, {3.0, 4.0}});

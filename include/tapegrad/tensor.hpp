@@ -9,6 +9,7 @@
 #include <source_location>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/dtype.hpp"
@@ -97,7 +98,8 @@ class Tensor {
   // The accumulated gradient of a leaf (undefined until a backward reaches it).
   Tensor grad() const;
   void zero_grad();
-  void set_grad(const Tensor& g);
+  // Replaces the gradient (undefined clears it); g must have this tensor's shape and dtype.
+  void set_grad(const Tensor& g, std::source_location at = std::source_location::current());
   // Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape).
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
                 std::source_location at = std::source_location::current()) const;
@@ -152,13 +154,33 @@ Tensor linspace(double start, double end, std::int64_t steps, DType dtype = floa
                 std::source_location at = std::source_location::current());
 Tensor eye(std::int64_t n, std::int64_t m = -1, DType dtype = float32);
 
-// From nested initializer lists: tensor({1, 2}), tensor({{1, 2}, {3, 4}}, float64).
-using List1 = std::initializer_list<double>;
-using List2 = std::initializer_list<List1>;
-using List3 = std::initializer_list<List2>;
-Tensor tensor(List1 values, DType dtype = float32);
-Tensor tensor(List2 values, DType dtype = float32, std::source_location at = std::source_location::current());
-Tensor tensor(List3 values, DType dtype = float32, std::source_location at = std::source_location::current());
+// A number or a braced list of NestedLists, any depth. One recursive type (libtorch's
+// TensorDataContainer) rather than an overload per depth, so a braced list always means a list:
+// {{1.0}, {2.0}} is [2, 1] and {{1.0}} is [1, 1], where initializer_list<double> overloads would
+// also take {1.0} for a number and be ambiguous. Each level flattens its items when it is built.
+class NestedList {
+ public:
+  NestedList() : shape_{0} {}  // {}: an empty list
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  NestedList(T value) : values_{static_cast<double>(value)} {}
+  NestedList(std::initializer_list<NestedList> items);
+
+  const Shape& shape() const { return shape_; }
+  const std::vector<double>& values() const { return values_; }
+  // Why the items are not rectangular, or empty when they are.
+  const std::string& ragged() const { return ragged_; }
+
+ private:
+  Shape shape_;
+  std::vector<double> values_;
+  std::string ragged_;
+};
+
+// From nested braced lists, like torch.tensor: tensor({1, 2}) is [2], tensor({{1.0}, {2.0}}, float64)
+// is [2, 1], tensor(3.0) is 0-d. The lists must be rectangular (ShapeError).
+Tensor tensor(const NestedList& values, DType dtype = float32,
+              std::source_location at = std::source_location::current());
 // From a flat vector and a shape (copied).
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape,

@@ -1,6 +1,7 @@
 #include "kernels/copy.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "internal.hpp"
 #include "kernels/loop.hpp"
@@ -9,8 +10,38 @@ namespace tapegrad::kernels {
 
 using detail::dispatch;
 
-void copy_into(const Tensor& dst, const Tensor& src) {
-  Strides ss = broadcast_strides(src.shape(), src.strides(), dst.shape());
+namespace {
+
+// The lowest and highest element offsets a non-empty tensor touches in its storage.
+std::pair<std::int64_t, std::int64_t> element_range(const Tensor& x) {
+  std::int64_t low = x.offset(), high = x.offset();
+  for (std::size_t i = 0; i < x.shape().size(); ++i) {
+    const std::int64_t reach = (x.shape()[i] - 1) * x.strides()[i];
+    (reach < 0 ? low : high) += reach;
+  }
+  return {low, high};
+}
+
+// Note [Overlapping copies]
+// x.copy_(transpose(x, 0, 1)) would overwrite elements it has still to read. When the source shares
+// storage with the destination, their element ranges intersect, and an element would read another
+// element's address (any layout but the identical one), the source is first copied whole into a
+// temporary. The range test is conservative (interleaved views count as overlapping): an extra copy,
+// never a wrong value.
+bool needs_temporary(const Tensor& dst, const Tensor& src, const Strides& src_strides) {
+  if (src.impl().storage != dst.impl().storage || src.numel() == 0 || dst.numel() == 0) return false;
+  if (src.offset() == dst.offset() && src_strides == dst.strides()) return false;  // each reads itself
+  auto [src_low, src_high] = element_range(src);
+  auto [dst_low, dst_high] = element_range(dst);
+  return src_low <= dst_high && dst_low <= src_high;
+}
+
+}  // namespace
+
+void copy_into(const Tensor& dst, const Tensor& source) {
+  Strides ss = broadcast_strides(source.shape(), source.strides(), dst.shape());
+  const Tensor src = needs_temporary(dst, source, ss) ? cast(source, source.dtype()) : source;
+  if (!src.same(source)) ss = broadcast_strides(src.shape(), src.strides(), dst.shape());
   dispatch(src.dtype(), [&]<class S>() {
     dispatch(dst.dtype(), [&]<class D>() {
       const S* sp = src.data<S>();

@@ -360,24 +360,46 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
   if (pads.size() % 2 != 0 || static_cast<std::int64_t>(pads.size()) > 2 * x.dim())
     fail<ShapeError>("pad", "pads must come in (before, after) pairs, at most one pair per axis",
                      std::to_string(pads.size()) + " values for a tensor of rank " + std::to_string(x.dim()), at);
+  // y[j] = x[j - before] where that is inside x, else `value`, on each axis. A negative pad crops, as
+  // in torch.nn.functional.pad: along an axis of size n, x[crop_before, n - crop_after) is kept and
+  // lands at y[max(0, before)].
   Shape shape = x.shape();
-  std::vector<std::int64_t> before(shape.size(), 0);
+  Shape kept = x.shape();
+  std::vector<std::int64_t> skip(shape.size(), 0), at_y(shape.size(), 0);
   for (std::size_t p = 0; p < pads.size(); p += 2) {
-    if (pads[p] < 0 || pads[p + 1] < 0)
-      fail<ValueError>("pad", "pads must be non-negative", std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]), at);
     const std::size_t axis = shape.size() - 1 - p / 2;
-    before[axis] = pads[p];
-    shape[axis] += pads[p] + pads[p + 1];
+    const std::int64_t n = shape[axis];
+    std::int64_t size = 0;
+    if (pads[p] == INT64_MIN || pads[p + 1] == INT64_MIN)  // its opposite, the gradient's pad, does not exist
+      fail<ValueError>("pad", "pads must be greater than INT64_MIN",
+                       std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]), at);
+    if (__builtin_add_overflow(n, pads[p], &size) || __builtin_add_overflow(size, pads[p + 1], &size) ||
+        size < 0)
+      fail<ShapeError>("pad", "padding must leave every size non-negative",
+                       "pads " + std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]) + " on axis " +
+                           std::to_string(axis) + " of size " + std::to_string(n),
+                       at);
+    auto crop = [n](std::int64_t amount) { return amount >= 0 ? 0 : amount < -n ? n : -amount; };
+    shape[axis] = size;
+    kept[axis] = std::max<std::int64_t>(0, n - crop(pads[p]) - crop(pads[p + 1]));
+    skip[axis] = crop(pads[p]);
+    at_y[axis] = std::max<std::int64_t>(0, pads[p]);
   }
   Tensor y = full(shape, value, x.dtype());
-  std::int64_t offset = 0;
-  for (std::size_t i = 0; i < shape.size(); ++i) offset += before[i] * y.strides()[i];
-  kernels::copy_into(detail::make_view(y, x.shape(), y.strides(), offset), x);
-  Shape input_shape = x.shape();
-  return record("pad", {x}, y, {}, [offset, input_shape](Backward& b) {
-    const Tensor& gy = b.gy();
-    Tensor g = gy.is_contiguous() ? gy : kernels::cast(gy, gy.dtype());
-    b.accumulate(0, detail::make_view(g, input_shape, g.strides(), offset));
+  if (numel_of(kept) > 0) {  // then every offset below lies inside x and y
+    std::int64_t source = 0, target = 0;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+      source += skip[i] * x.strides()[i];
+      target += at_y[i] * y.strides()[i];
+    }
+    kernels::copy_into(detail::make_view(y, kept, y.strides(), target),
+                       detail::make_view(x, kept, x.strides(), source));
+  }
+  // The gradient pads gy by the opposite amounts: what was cropped gets zero, the padding is dropped.
+  std::vector<std::int64_t> back(pads.size());
+  std::transform(pads.begin(), pads.end(), back.begin(), [](std::int64_t p) { return -p; });
+  return record("pad", {x}, y, {}, [back](Backward& b) {
+    b.accumulate(0, pad(b.gy(), back));
   }, at);
 }
 
