@@ -244,6 +244,33 @@ std::vector<OpInfo> op_infos() {
   add("where 0/1 mask", [](auto& x) { return where(labels({1, 0, 0, 1}, {4}), x[0], x[1]); }, {{s({3, 4}), s({})}});
   add("clamp_min", [](auto& x) { return clamp_min(x[0], 0.3); }, {{s({3, 4})}, {s({})}});
   add("clamp_max", [](auto& x) { return clamp_max(x[0], -0.3); }, {{s({2, 3, 4})}, {s({0})}});
+
+  // what a PyTorch user reaches for: select, t(), max/min with indices, the losses
+  add("select", [](auto& x) { return select(x[0], 1, -1); }, {{s({2, 3, 4})}, {s({0, 3})}});
+  add("select 1-D", [](auto& x) { return select(x[0], 0, 2); }, {{s({3})}});
+  add("t", [](auto& x) { return x[0].t(); }, {{s({3, 4})}, {s({3})}, {s({})}, {s({0, 2})}});
+  add("max with indices", [](auto& x) { return max(x[0], 1).values; }, {{s({3, 4})}, {s({2, 3, 4})}});
+  add("max with indices 0-d", [](auto& x) { return max(x[0], -1).values; }, {{s({})}});
+  add("min with indices keepdim", [](auto& x) { return x[0].min(-1, true).values; }, {{s({2, 3, 4})}, {s({0, 3})}});
+  add("cross_entropy", [](auto& x) { return cross_entropy(x[0], labels({2, 0, 3}, {3})); }, {{s({3, 4})}});
+  add("cross_entropy weight, ignore_index, smoothing, sum", [](auto& x) {
+        return cross_entropy(x[0], labels({2, -100, 3}, {3}),
+                             {.weight = tensor({0.5, 1.0, 2.0, 1.5}, float64), .reduction = Reduction::sum,
+                              .label_smoothing = 0.2});
+      },
+      {{s({3, 4})}});
+  add("cross_entropy unbatched", [](auto& x) { return cross_entropy(x[0], labels({1}, {})); }, {{s({4})}});
+  add("cross_entropy [N, C, d], none", [](auto& x) {
+        return cross_entropy(x[0], labels({0, 2, 1, 1, 2, 0, 0, 1}, {2, 4}), {.reduction = Reduction::none});
+      },
+      {{s({2, 3, 4})}});
+  add("cross_entropy probabilities", [](auto& x) { return cross_entropy(x[0], softmax(x[1], 1), {.label_smoothing = 0.1}); },
+      {{s({3, 4}), s({3, 4})}});
+  add("nll_loss", [](auto& x) { return nll_loss(log_softmax(x[0], 1), labels({2, 0, 3}, {3})); }, {{s({3, 4})}});
+  add("nll_loss weight, none", [](auto& x) {
+        return nll_loss(x[0], labels({1, 0, 1, -100}, {4}), {.weight = tensor({2.0, 0.5}, float64), .reduction = Reduction::none});
+      },
+      {{s({4, 2})}});
   return ops;
 }
 

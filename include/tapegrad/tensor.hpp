@@ -2,10 +2,12 @@
 // what the tape needs to know about it (does it require grad, which tape entry made it).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <span>
 #include <string>
@@ -49,9 +51,16 @@ struct TensorImpl {
   std::uint32_t output_index = 0;
 };
 
+// An axis given as one integer (not a braced list of axes): max(x, 1) vs max(x, {1}).
+template <class T>
+concept axis_index = std::integral<T> && !std::same_as<T, bool>;
+
 }  // namespace detail
 
+using Here = std::source_location;
+
 class Tensor;
+struct ValuesIndices;  // ops/reduce.hpp
 std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 class Tensor {
@@ -120,6 +129,78 @@ class Tensor {
   Tensor transpose(std::int64_t axis0, std::int64_t axis1,
                    std::source_location at = std::source_location::current()) const;
   Tensor matmul(const Tensor& other, std::source_location at = std::source_location::current()) const;
+
+  // --- more method forms, PyTorch's names (src/ops/methods.cpp; the free functions say what they do)
+  Tensor add(const Tensor& other, Here at = Here::current()) const;
+  Tensor sub(const Tensor& other, Here at = Here::current()) const;
+  Tensor mul(const Tensor& other, Here at = Here::current()) const;
+  Tensor div(const Tensor& other, Here at = Here::current()) const;
+  Tensor neg(Here at = Here::current()) const;
+  Tensor exp(Here at = Here::current()) const;
+  Tensor log(Here at = Here::current()) const;
+  Tensor sqrt(Here at = Here::current()) const;
+  Tensor abs(Here at = Here::current()) const;
+  Tensor relu(Here at = Here::current()) const;
+  Tensor sigmoid(Here at = Here::current()) const;
+  Tensor tanh(Here at = Here::current()) const;
+  Tensor pow(double exponent, Here at = Here::current()) const;
+  Tensor pow(const Tensor& exponent, Here at = Here::current()) const;
+  Tensor clamp(double low, double high, Here at = Here::current()) const;
+  Tensor clamp_min(double low, Here at = Here::current()) const;
+  Tensor clamp_max(double high, Here at = Here::current()) const;
+  Tensor eq(const Tensor& other, Here at = Here::current()) const;
+  Tensor ne(const Tensor& other, Here at = Here::current()) const;
+  Tensor lt(const Tensor& other, Here at = Here::current()) const;
+  Tensor le(const Tensor& other, Here at = Here::current()) const;
+  Tensor gt(const Tensor& other, Here at = Here::current()) const;
+  Tensor ge(const Tensor& other, Here at = Here::current()) const;
+  Tensor var(Axes axes = {}, std::int64_t correction = 1, bool keepdim = false, Here at = Here::current()) const;
+  Tensor max(Axes axes = {}, bool keepdim = false, Here at = Here::current()) const;
+  Tensor min(Axes axes = {}, bool keepdim = false, Here at = Here::current()) const;
+  // x.max(1) like torch: values and indices along one axis (defined in ops/reduce.hpp).
+  template <detail::axis_index Axis>
+  ValuesIndices max(Axis axis, bool keepdim = false, Here at = Here::current()) const;
+  template <detail::axis_index Axis>
+  ValuesIndices min(Axis axis, bool keepdim = false, Here at = Here::current()) const;
+  // One axis as a plain integer, as PyTorch users write it: x.sum(1), x.mean(-1, true), x.squeeze(0).
+  template <detail::axis_index Axis>
+  Tensor sum(Axis axis, bool keepdim = false, Here at = Here::current()) const {
+    return sum(Axes{static_cast<std::int64_t>(axis)}, keepdim, at);
+  }
+  template <detail::axis_index Axis>
+  Tensor mean(Axis axis, bool keepdim = false, Here at = Here::current()) const {
+    return mean(Axes{static_cast<std::int64_t>(axis)}, keepdim, at);
+  }
+  template <detail::axis_index Axis>
+  Tensor var(Axis axis, std::int64_t correction = 1, bool keepdim = false, Here at = Here::current()) const {
+    return var(Axes{static_cast<std::int64_t>(axis)}, correction, keepdim, at);
+  }
+  template <detail::axis_index Axis>
+  Tensor logsumexp(Axis axis, bool keepdim = false, Here at = Here::current()) const {
+    return logsumexp(Axes{static_cast<std::int64_t>(axis)}, keepdim, at);
+  }
+  template <detail::axis_index Axis>
+  Tensor squeeze(Axis axis, Here at = Here::current()) const {
+    return squeeze(Axes{static_cast<std::int64_t>(axis)}, at);
+  }
+  Tensor argmax(std::optional<std::int64_t> axis = std::nullopt, bool keepdim = false, Here at = Here::current()) const;
+  Tensor argmin(std::optional<std::int64_t> axis = std::nullopt, bool keepdim = false, Here at = Here::current()) const;
+  Tensor logsumexp(Axes axes = {}, bool keepdim = false, Here at = Here::current()) const;
+  Tensor softmax(std::int64_t axis = -1, Here at = Here::current()) const;
+  Tensor log_softmax(std::int64_t axis = -1, Here at = Here::current()) const;
+  Tensor unsqueeze(std::int64_t axis, Here at = Here::current()) const;
+  Tensor squeeze(Axes axes = {}, Here at = Here::current()) const;
+  Tensor flatten(std::int64_t start_axis = 0, std::int64_t end_axis = -1, Here at = Here::current()) const;
+  Tensor permute(Axes order, Here at = Here::current()) const;
+  // The transpose of a matrix; 0-d and 1-d tensors come back as they are, more axes are a ShapeError.
+  Tensor t(Here at = Here::current()) const;
+  Tensor expand(Shape shape, Here at = Here::current()) const;
+  Tensor narrow(std::int64_t axis, std::int64_t start, std::int64_t length, Here at = Here::current()) const;
+  Tensor slice(std::int64_t axis, std::int64_t start, std::int64_t end, std::int64_t step = 1,
+               Here at = Here::current()) const;
+  Tensor select(std::int64_t axis, std::int64_t index, Here at = Here::current()) const;
+  Tensor index_select(std::int64_t axis, const Tensor& index, Here at = Here::current()) const;
+  Tensor gather(std::int64_t axis, const Tensor& index, Here at = Here::current()) const;
 
   std::string to_string() const;
 

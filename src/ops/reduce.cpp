@@ -9,6 +9,7 @@
 #include "kernels/reduce.hpp"
 #include "tapegrad/function.hpp"
 #include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/shape.hpp"
 
 namespace tapegrad {
@@ -203,6 +204,35 @@ Tensor log_softmax(const Tensor& x, std::int64_t axis, Here at) {
     const Tensor& gy = b.gy();
     b.accumulate(0, gy - exp(b.saved(0)) * sum(gy, {a}, true));
   }, at);
+}
+
+// ------------------------------------------------------------------ values and indices along one axis
+
+namespace {
+// The index from argmax/argmin, the value picked with gather: its backward sends the gradient to
+// that one index, as torch.max(x, dim) does.
+ValuesIndices extreme_with_indices(std::string_view op, bool is_max, const Tensor& x, std::int64_t axis, bool keepdim,
+                                   const std::source_location& at) {
+  detail::require_defined(op, x, at);
+  const std::int64_t a = detail::normalize_axis(op, axis, x.dim(), at);
+  if (x.dim() > 0 && x.shape()[static_cast<std::size_t>(a)] == 0)
+    fail<ShapeError>(op, "cannot take the extreme of an empty axis", "shape " + to_string(x.shape()) + ", axis " +
+                     std::to_string(axis), at);
+  Tensor indices = x.dim() == 0 ? zeros({}, int64) : kernels::arg_reduce(is_max, x, a, true);
+  Tensor values = gather(x, a, indices, at);
+  if (!keepdim && x.dim() > 0) {
+    values = squeeze(values, {a}, at);
+    indices = squeeze(indices, {a}, at);
+  }
+  return {values, indices};
+}
+}  // namespace
+
+ValuesIndices max_with_indices(const Tensor& x, std::int64_t axis, bool keepdim, Here at) {
+  return extreme_with_indices("max", true, x, axis, keepdim, at);
+}
+ValuesIndices min_with_indices(const Tensor& x, std::int64_t axis, bool keepdim, Here at) {
+  return extreme_with_indices("min", false, x, axis, keepdim, at);
 }
 
 }  // namespace tapegrad

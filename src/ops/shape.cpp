@@ -403,4 +403,31 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
   }, at);
 }
 
+Tensor select(const Tensor& x, std::int64_t axis, std::int64_t index, Here at) {
+  detail::require_defined("select", x, at);
+  if (x.dim() == 0) fail<ShapeError>("select", "the input must have at least one axis", "a 0-d tensor", at);
+  auto a = static_cast<std::size_t>(detail::normalize_axis("select", axis, x.dim(), at));
+  const std::int64_t n = x.shape()[a];
+  if (index < -n || index >= n)
+    fail<ValueError>("select", "index must lie in [-" + std::to_string(n) + ", " + std::to_string(n) + ")",
+                     "index " + std::to_string(index) + " on axis " + std::to_string(axis) + " of shape " +
+                         to_string(x.shape()),
+                     at);
+  if (index < 0) index += n;
+  Shape shape = x.shape();
+  Strides strides = x.strides();
+  shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
+  strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
+  Tensor y = detail::make_view(x, shape, strides, index * x.strides()[a]);
+  return record("select", {x}, y, {}, [a, index](Backward& b) {
+    const Tensor& gy = b.gy();
+    Tensor gx = zeros(b.input_shape(0), gy.dtype());
+    Strides s = gx.strides();
+    const std::int64_t offset = index * s[a];
+    s.erase(s.begin() + static_cast<std::ptrdiff_t>(a));
+    kernels::copy_into(detail::make_view(gx, gy.shape(), s, offset), gy);
+    b.accumulate(0, gx);
+  }, at);
+}
+
 }  // namespace tapegrad

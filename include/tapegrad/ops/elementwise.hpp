@@ -71,4 +71,32 @@ Tensor operator*(double a, Located<Tensor> b);
 Tensor operator/(double a, Located<Tensor> b);
 Tensor operator-(Located<Tensor> x);
 
+// where with scalar branches: where(x > 0, x, 0.0). A scalar takes the dtype of the tensor it meets
+// (an int64 tensor with a non-integral scalar becomes float32); two scalars give float32.
+Tensor where(const Tensor& condition, const Tensor& a, double b, Here at = Here::current());
+Tensor where(const Tensor& condition, double a, const Tensor& b, Here at = Here::current());
+Tensor where(const Tensor& condition, double a, double b, Here at = Here::current());
+
+// Comparison operators: the same 0/1 int64 masks as eq ne lt le gt ge, which where() takes as a
+// condition and arithmetic takes as numbers ((x > 0) * x is relu). Tensors have no identity
+// comparison: a == b compares values elementwise; use a.same(b) for "the same tensor".
+Tensor operator==(Located<Tensor> a, const Tensor& b);
+Tensor operator!=(Located<Tensor> a, const Tensor& b);
+Tensor operator<(Located<Tensor> a, const Tensor& b);
+Tensor operator<=(Located<Tensor> a, const Tensor& b);
+Tensor operator>(Located<Tensor> a, const Tensor& b);
+Tensor operator>=(Located<Tensor> a, const Tensor& b);
+Tensor operator==(Located<Tensor> a, double b);
+Tensor operator!=(Located<Tensor> a, double b);
+Tensor operator<(Located<Tensor> a, double b);
+Tensor operator<=(Located<Tensor> a, double b);
+Tensor operator>(Located<Tensor> a, double b);
+Tensor operator>=(Located<Tensor> a, double b);
+Tensor operator==(double a, Located<Tensor> b);
+Tensor operator!=(double a, Located<Tensor> b);
+Tensor operator<(double a, Located<Tensor> b);
+Tensor operator<=(double a, Located<Tensor> b);
+Tensor operator>(double a, Located<Tensor> b);
+Tensor operator>=(double a, Located<Tensor> b);
+
 }  // namespace tapegrad

@@ -23,12 +23,19 @@ Tensor transpose(const Tensor& x, std::int64_t axis0, std::int64_t axis1, Here a
 Tensor permute(const Tensor& x, Axes order, Here at = Here::current());
 // Drops size-1 axes (all of them, or the listed ones; a listed axis of size != 1 is kept, as in torch).
 Tensor squeeze(const Tensor& x, Axes axes = {}, Here at = Here::current());
+template <detail::axis_index Axis>  // squeeze(x, 1), as PyTorch users write it
+Tensor squeeze(const Tensor& x, Axis axis, Here at = Here::current()) {
+  return squeeze(x, Axes{static_cast<std::int64_t>(axis)}, at);
+}
 Tensor unsqueeze(const Tensor& x, std::int64_t axis, Here at = Here::current());
 // Elements start, start+step, ... < end along `axis` (negative start/end count from the end; clamped).
 Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_t end, std::int64_t step = 1,
              Here at = Here::current());
 Tensor narrow(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_t length,
               Here at = Here::current());
+// torch.select: the slice at `index` along `axis`, with that axis removed (a view; a negative index
+// counts from the end).
+Tensor select(const Tensor& x, std::int64_t axis, std::int64_t index, Here at = Here::current());
 // A view with size-1 axes repeated (stride 0); shape may have more leading axes. -1 keeps a size.
 Tensor expand(const Tensor& x, Shape shape, Here at = Here::current());
 Tensor broadcast_to(const Tensor& x, Shape shape, Here at = Here::current());
