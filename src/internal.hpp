@@ -44,7 +44,8 @@ void require_floating(std::string_view op, const Tensor& x, const std::source_lo
 // in int64; returns numel.
 std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::source_location& at);
 // checked_numel, and numel * itemsize(dtype) fits in int64 too.
-std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype, const std::source_location& at);
+std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
+                           const std::source_location& at);
 // a + b for sizes, ValueError on overflow.
 std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b, const std::source_location& at);
 

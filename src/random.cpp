@@ -49,7 +49,8 @@ Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 void check_draw(std::string_view op, const Shape& shape, DType dtype, const std::source_location& at) {
   detail::require_sizes(op, shape, dtype, at);
   if (!is_floating(dtype))
-    detail::fail<DTypeError>(op, "random draws need a floating dtype (float32 or float64; randint makes int64)",
+    detail::fail<DTypeError>(op,
+                             "random draws need a floating dtype (float32 or float64; randint makes int64)",
                              std::string(dtype_name(dtype)), at);
 }
 
@@ -70,8 +71,8 @@ Tensor generate_blocks(std::string_view op, const Shape& shape, DType dtype, Gen
 
 // Fills t with f(u0, u1, i) for element i, where (u0, u1) come from the element's own counter.
 template <class F>
-Tensor generate(std::string_view op, const Shape& shape, DType dtype, Generator& gen, const std::source_location& at,
-                F f) {
+Tensor generate(std::string_view op, const Shape& shape, DType dtype, Generator& gen,
+                const std::source_location& at, F f) {
   return generate_blocks(op, shape, dtype, gen, at, [&](const Block& b, std::uint64_t i) {
     double u0, u1;
     uniforms(b, u0, u1);
@@ -97,8 +98,8 @@ Generator& default_generator() {
 void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
 
 namespace {
-Tensor uniform_draw(std::string_view op, const Shape& shape, double low, double high, DType dtype, Generator* gen,
-                    const std::source_location& at) {
+Tensor uniform_draw(std::string_view op, const Shape& shape, double low, double high, DType dtype,
+                    Generator* gen, const std::source_location& at) {
   check_draw(op, shape, dtype, at);
   if (!(low <= high))
     detail::fail<ValueError>(op, "low must not exceed high",
@@ -108,8 +109,8 @@ Tensor uniform_draw(std::string_view op, const Shape& shape, double low, double 
                   [&](double u0, double, std::uint64_t) { return low + (high - low) * (1.0 - u0); });
 }
 
-Tensor normal_draw(std::string_view op, const Shape& shape, double mean, double std, DType dtype, Generator* gen,
-                   const std::source_location& at) {
+Tensor normal_draw(std::string_view op, const Shape& shape, double mean, double std, DType dtype,
+                   Generator* gen, const std::source_location& at) {
   check_draw(op, shape, dtype, at);
   if (!(std >= 0)) detail::fail<ValueError>(op, "std must be non-negative", std::to_string(std), at);
   return generate(op, shape, dtype, pick(gen), at, [&](double u0, double u1, std::uint64_t) {
@@ -134,7 +135,8 @@ Tensor randn(Shape shape, DType dtype, Generator* gen, std::source_location at) 
 Tensor bernoulli(Shape shape, double p, DType dtype, Generator* gen, std::source_location at) {
   check_draw("bernoulli", shape, dtype, at);
   if (!(p >= 0 && p <= 1)) detail::fail<ValueError>("bernoulli", "p must be in [0, 1]", std::to_string(p), at);
-  return generate("bernoulli", shape, dtype, pick(gen), at, [&](double u0, double, std::uint64_t) { return (1.0 - u0) < p ? 1.0 : 0.0; });
+  return generate("bernoulli", shape, dtype, pick(gen), at,
+                  [&](double u0, double, std::uint64_t) { return (1.0 - u0) < p ? 1.0 : 0.0; });
 }
 
 Tensor bernoulli(const Tensor& probabilities, Generator* gen, std::source_location at) {

@@ -26,7 +26,8 @@ std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::s
   return empty ? 0 : span;
 }
 
-std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype, const std::source_location& at) {
+std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
+                           const std::source_location& at) {
   const std::int64_t n = checked_numel(op, shape, at);
   std::int64_t bytes = 0;
   if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &bytes))
@@ -35,7 +36,8 @@ std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
   return n;
 }
 
-std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b, const std::source_location& at) {
+std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b,
+                         const std::source_location& at) {
   std::int64_t sum = 0;
   if (__builtin_add_overflow(a, b, &sum))
     fail<ValueError>(op, "sizes must add up to a value that fits in int64",
@@ -63,8 +65,8 @@ void throw_out_of_memory(const Shape& shape, DType dtype) {
   std::int64_t bytes = 0;
   const bool fits = byte_size(shape, dtype, bytes);
   throw OutOfMemoryError(op, "not enough memory for the tensor",
-                         (fits ? std::to_string(bytes) : std::string("more than 2^63")) + " bytes for shape " +
-                             to_string(shape) + " of " + std::string(dtype_name(dtype)),
+                         (fits ? std::to_string(bytes) : std::string("more than 2^63")) +
+                             " bytes for shape " + to_string(shape) + " of " + std::string(dtype_name(dtype)),
                          current_call.at ? *current_call.at : nowhere);
 }
 

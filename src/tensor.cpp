@@ -199,6 +199,7 @@ const T* Tensor::data(std::source_location at) const {
 template <class T>
 std::vector<T> Tensor::to_vector(std::source_location at) const {
   detail::require_defined("to_vector", *this, at);
+  detail::OpScope scope("to_vector", at);
   if (dtype() != dtype_v<T>)
     fail<DTypeError>("to_vector", "the element type must match the dtype " + std::string(dtype_name(dtype())),
                      std::string(dtype_name(dtype_v<T>)), at);

@@ -33,7 +33,7 @@ std::string message_of(F f) {
   } catch (const E& e) {
     return e.what();
   } catch (const std::exception& e) {
-    FAIL("wrong exception type: " << e.what());
+    FAIL("wrong exception type: " << std::string(e.what()));
   }
   FAIL("no exception thrown");
   return "";

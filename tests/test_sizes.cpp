@@ -34,6 +34,8 @@ struct Row {
 
 TEST_CASE("creation and draws with a negative size name the op and the caller's line") {
   Generator gen(1);
+  // One row per line, so __LINE__ is the line of the call.
+  // clang-format off
   const Row rows[] = {
       {"zeros", __LINE__, [] { zeros({2, -3}); }},
       {"ones", __LINE__, [] { ones({2, -3}); }},
@@ -49,29 +51,36 @@ TEST_CASE("creation and draws with a negative size name the op and the caller's 
       {"broadcast_to", __LINE__, [] { broadcast_to(ones({1}), {2, -3}); }},
       {"expand", __LINE__, [] { expand(ones({1}), {2, -3}); }},
   };
+  // clang-format on
   for (const auto& row : rows) {
     CAPTURE(row.op);
-    CHECK(message_of<ValueError>(row.call) == row.op + ": sizes must be non-negative, got shape [2, -3] " + here(row.line));
+    CHECK(message_of<ValueError>(row.call) ==
+          row.op + ": sizes must be non-negative, got shape [2, -3] " + here(row.line));
   }
 }
 
 TEST_CASE("sizes whose product overflows int64 are refused before any allocation") {
   int line = __LINE__ + 1;
   CHECK(message_of<ValueError>([] { zeros({1LL << 62}); }) ==
-        "zeros: the size in bytes must fit in int64, got shape [4611686018427387904] of float32 " + here(line));
+        "zeros: the size in bytes must fit in int64, got shape [4611686018427387904] of float32 " +
+            here(line));
   line = __LINE__ + 1;
-  CHECK(message_of<ValueError>([] { ones({1LL << 32, 1LL << 32}, int64); }) ==
+  CHECK(message_of<ValueError>([] {
+          ones({1LL << 32, 1LL << 32}, int64);
+        }) ==
         "ones: the number of elements must fit in int64, got shape [4294967296, 4294967296] " + here(line));
   // The product of the non-zero sizes must fit even when a 0 makes the tensor empty.
   CHECK_THROWS_AS(empty({1LL << 32, 1LL << 32, 0}), ValueError);
   CHECK(empty({1LL << 20, 0}).numel() == 0);
   // Views: a stride-0 view may not claim more elements than int64 can count either.
-  CHECK(message_of<ValueError>([] { expand(ones({1}), {1LL << 62}); }).find("expand: the size in bytes") == 0);
+  CHECK(message_of<ValueError>([] { expand(ones({1}), {1LL << 62}); }).find("expand: the size in bytes") ==
+        0);
   CHECK_THROWS_AS(reshape(zeros({0}), {1LL << 40, 1LL << 40, 0}), ValueError);
   Tensor col = expand(ones({1, 1}), {1LL << 40, 1}), row = expand(ones({1, 1}), {1, 1LL << 40});
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { return col + row; }) ==
-        "broadcast: the number of elements must fit in int64, got shape [1099511627776, 1099511627776] " + here(line));
+        "broadcast: the number of elements must fit in int64, got shape [1099511627776, 1099511627776] " +
+            here(line));
 }
 
 TEST_CASE("broadcast_to a negative size is refused (its copy used to corrupt the heap)") {
@@ -107,51 +116,69 @@ TEST_CASE("slice with a step near INT64_MAX, and narrow with a huge length") {
   slice(leaf, 0, 2, int64_max, int64_max).sum().backward();
   CHECK(leaf.grad().to_vector<double>() == std::vector<double>{0, 0, 1, 0, 0});
   int line = __LINE__ + 1;
-  CHECK(message_of<ValueError>([&] { narrow(x, 0, 2, int64_max); }) ==
-        "narrow: start and length must lie within the axis, got start 2, length 9223372036854775807 on an axis "
-        "of 5 " +
-            here(line));
+  CHECK(
+      message_of<ValueError>([&] { narrow(x, 0, 2, int64_max); }) ==
+      "narrow: start and length must lie within the axis, got start 2, length 9223372036854775807 on an axis "
+      "of 5 " +
+          here(line));
 }
 
 TEST_CASE("concat, stack, pad and matmul check the sizes they make") {
   Tensor big = expand(ones({1}), {1LL << 60});  // a view: 2^60 elements, no storage behind them
   int line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { concat(std::vector<Tensor>(9, big)); }) ==
-        "concat: sizes must add up to a value that fits in int64, got 8070450532247928832 + 1152921504606846976 " +
+        "concat: sizes must add up to a value that fits in int64, got 8070450532247928832 + "
+        "1152921504606846976 " +
             here(line));
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { concat(std::vector<Tensor>(4, big)); }) ==
-        "concat: the size in bytes must fit in int64, got shape [4611686018427387904] of float32 " + here(line));
+        "concat: the size in bytes must fit in int64, got shape [4611686018427387904] of float32 " +
+            here(line));
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { stack(std::vector<Tensor>(4, big)); }).find("stack: ") == 0);
   line = __LINE__ + 1;
-  CHECK(message_of<ValueError>([] { pad(ones({2}), {int64_max, 1}); }) ==
+  CHECK(message_of<ValueError>([] {
+          pad(ones({2}), {int64_max, 1});
+        }) ==
         "pad: sizes must add up to a value that fits in int64, got 2 + 9223372036854775807 " + here(line));
   Tensor col = expand(ones({1, 1}), {1LL << 31, 1}), row = expand(ones({1, 1}), {1, 1LL << 31});
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { matmul(col, row); }) ==
-        "matmul: the size in bytes must fit in int64, got shape [2147483648, 2147483648] of float32 " + here(line));
+        "matmul: the size in bytes must fit in int64, got shape [2147483648, 2147483648] of float32 " +
+            here(line));
 }
 
 TEST_CASE("a request too large to allocate is OutOfMemoryError naming the op, the bytes and the line") {
   // 2^46 float32 elements are 256 TiB: valid sizes, but more than this machine (or its address space) has.
   int line = __LINE__ + 1;
   CHECK(message_of<OutOfMemoryError>([] { zeros({1LL << 46}); }) ==
-        "zeros: not enough memory for the tensor, got 281474976710656 bytes for shape [70368744177664] of float32 " +
+        "zeros: not enough memory for the tensor, got 281474976710656 bytes for shape [70368744177664] of "
+        "float32 " +
             here(line));
   line = __LINE__ + 1;
-  CHECK(message_of<OutOfMemoryError>([] { empty({1LL << 40}, float64); }).find("empty: not enough memory") == 0);
+  CHECK(message_of<OutOfMemoryError>([] { empty({1LL << 40}, float64); }).find("empty: not enough memory") ==
+        0);
   Tensor col = expand(ones({1, 1}), {1LL << 23, 1}), row = expand(ones({1, 1}), {1, 1LL << 23});
   // The kernels allocate the output; the error still names the op the user called, and the line.
   line = __LINE__ + 1;
   CHECK(message_of<OutOfMemoryError>([&] { return col + row; }) ==
-        "add: not enough memory for the tensor, got 281474976710656 bytes for shape [8388608, 8388608] of float32 " +
+        "add: not enough memory for the tensor, got 281474976710656 bytes for shape [8388608, 8388608] of "
+        "float32 " +
             here(line));
   line = __LINE__ + 1;
   CHECK(message_of<OutOfMemoryError>([&] { matmul(col, row); }).find("matmul: not enough memory") == 0);
   line = __LINE__ + 1;
   auto m = message_of<OutOfMemoryError>([&] { broadcast_to(ones({1}), {1LL << 46}).contiguous(); });
   CHECK(m.find("contiguous: not enough memory") == 0);
+  CHECK(m.find(here(line)) != std::string::npos);
+  line = __LINE__ + 1;
+  m = message_of<OutOfMemoryError>([] { expand(ones({1}), {1LL << 46}).to_vector<float>(); });
+  CHECK(m.find("to_vector: not enough memory") == 0);
+  CHECK(m.find(here(line)) != std::string::npos);
+  Tensor wide = expand(ones({1, 1}), {1, 1LL << 44}), rows = zeros({4}, int64);
+  line = __LINE__ + 1;
+  m = message_of<OutOfMemoryError>([&] { index_select(wide, 0, rows); });
+  CHECK(m.find("index_select: not enough memory") == 0);
   CHECK(m.find(here(line)) != std::string::npos);
   CHECK(zeros({4}).numel() == 4);  // and the library still works
 }
@@ -194,6 +221,8 @@ TEST_CASE("randint is exact over any int64 range") {
 
 TEST_CASE("random draws with an integer dtype are refused, except randint") {
   Generator gen(2);
+  // One row per line, so __LINE__ is the line of the call.
+  // clang-format off
   const Row rows[] = {
       {"rand", __LINE__, [&] { rand({3}, int64, &gen); }},
       {"randn", __LINE__, [&] { randn({3}, int64, &gen); }},
@@ -201,10 +230,12 @@ TEST_CASE("random draws with an integer dtype are refused, except randint") {
       {"normal", __LINE__, [&] { normal({3}, 0.0, 1.0, int64, &gen); }},
       {"bernoulli", __LINE__, [&] { bernoulli({3}, 0.5, int64, &gen); }},
   };
+  // clang-format on
   for (const auto& row : rows) {
     CAPTURE(row.op);
     CHECK(message_of<DTypeError>(row.call) ==
-          row.op + ": random draws need a floating dtype (float32 or float64; randint makes int64), got int64 " +
+          row.op +
+              ": random draws need a floating dtype (float32 or float64; randint makes int64), got int64 " +
               here(row.line));
   }
   CHECK(randint(0, 3, {3}, &gen).dtype() == int64);
@@ -229,15 +260,19 @@ TEST_CASE("linspace with one step gives start; eye's sizes") {
 TEST_CASE("reshape and view say when a -1 is ambiguous") {
   Tensor x = zeros({0, 3});
   int line = __LINE__ + 1;
-  CHECK(message_of<ShapeError>([&] { reshape(x, {-1, 0}); }) ==
-        "reshape: a -1 is ambiguous when another size is 0 (any size would fit), got [-1, 0] for an input of shape "
+  CHECK(message_of<ShapeError>([&] {
+          reshape(x, {-1, 0});
+        }) ==
+        "reshape: a -1 is ambiguous when another size is 0 (any size would fit), got [-1, 0] for an input of "
+        "shape "
         "[0, 3] " +
             here(line));
   line = __LINE__ + 1;
   CHECK(message_of<ShapeError>([&] { view(x, {0, -1}); }).find("view: a -1 is ambiguous") == 0);
   line = __LINE__ + 1;
-  CHECK(message_of<ShapeError>([&] { reshape(x, {-1, -1}); }) ==
-        "reshape: only one size may be -1, got [-1, -1] " + here(line));
+  CHECK(message_of<ShapeError>([&] {
+          reshape(x, {-1, -1});
+        }) == "reshape: only one size may be -1, got [-1, -1] " + here(line));
   CHECK(reshape(x, {-1, 3}).shape() == Shape{0, 3});
 }
 
@@ -250,6 +285,8 @@ TEST_CASE("split with a bad axis names split") {
 
 TEST_CASE("an undefined tensor names the op or accessor that received it, and the line") {
   Tensor u;
+  // One row per line, so __LINE__ is the line of the call.
+  // clang-format off
   const Row rows[] = {
       {"shape", __LINE__, [&] { u.shape(); }},
       {"dtype", __LINE__, [&] { u.dtype(); }},
@@ -283,10 +320,12 @@ TEST_CASE("an undefined tensor names the op or accessor that received it, and th
       {"ones_like", __LINE__, [&] { ones_like(u); }},
       {"full_like", __LINE__, [&] { full_like(u, 2.0); }},
   };
+  // clang-format on
   for (const auto& row : rows) {
     CAPTURE(row.op);
     CHECK(message_of<ValueError>(row.call) ==
-          row.op + ": the tensor must be defined, got an undefined (default-constructed) tensor " + here(row.line));
+          row.op + ": the tensor must be defined, got an undefined (default-constructed) tensor " +
+              here(row.line));
   }
 }
 
@@ -297,8 +336,8 @@ TEST_CASE("TAPEGRAD_NUM_THREADS and TAPEGRAD_ISA: a bad value is an error, not s
   for (const char* bad : {"0", "-2", "four", "2x", " 2", "99999999999"}) {
     CAPTURE(bad);
     CHECK(message_of<ValueError>([&] { parallel::threads_from_environment(bad); }) ==
-          std::string("TAPEGRAD_NUM_THREADS: the environment variable must be a whole number >= 1, got \"") + bad +
-              "\"");
+          std::string("TAPEGRAD_NUM_THREADS: the environment variable must be a whole number >= 1, got \"") +
+              bad + "\"");
   }
   using kernels::Isa;
   CHECK(kernels::isa_from_environment(nullptr) == kernels::best_isa());
@@ -307,6 +346,8 @@ TEST_CASE("TAPEGRAD_NUM_THREADS and TAPEGRAD_ISA: a bad value is an error, not s
   CHECK(kernels::isa_from_environment("generic") == Isa::sse2);
   CHECK(message_of<ValueError>([] { kernels::isa_from_environment("avx512"); }) ==
         "TAPEGRAD_ISA: the environment variable must be sse2, generic or avx2, got \"avx512\"");
-  if (kernels::isa_supported(Isa::avx2)) CHECK(kernels::isa_from_environment("avx2") == Isa::avx2);
-  else CHECK_THROWS_AS(kernels::isa_from_environment("avx2"), ValueError);
+  if (kernels::isa_supported(Isa::avx2))
+    CHECK(kernels::isa_from_environment("avx2") == Isa::avx2);
+  else
+    CHECK_THROWS_AS(kernels::isa_from_environment("avx2"), ValueError);
 }

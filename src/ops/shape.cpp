@@ -364,7 +364,8 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis,
   detail::require_defined("split", x, at);
   if (x.dim() == 0) fail<ShapeError>("split", "the input must have at least one axis", "a 0-d tensor", at);
   if (size <= 0) fail<ValueError>("split", "the piece size must be positive", std::to_string(size), at);
-  const std::int64_t n = x.shape()[static_cast<std::size_t>(detail::normalize_axis("split", axis, x.dim(), at))];
+  const auto a = static_cast<std::size_t>(detail::normalize_axis("split", axis, x.dim(), at));
+  const std::int64_t n = x.shape()[a];
   std::vector<std::int64_t> sizes;
   for (std::int64_t start = 0; start < n; start += size) sizes.push_back(std::min(size, n - start));
   if (sizes.empty()) sizes.push_back(0);
@@ -383,7 +384,8 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
       fail<ValueError>("pad", "pads must be non-negative", std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]), at);
     const std::size_t axis = shape.size() - 1 - p / 2;
     before[axis] = pads[p];
-    shape[axis] = detail::checked_add("pad", detail::checked_add("pad", shape[axis], pads[p], at), pads[p + 1], at);
+    shape[axis] = detail::checked_add("pad", shape[axis], pads[p], at);
+    shape[axis] = detail::checked_add("pad", shape[axis], pads[p + 1], at);
   }
   detail::require_sizes("pad", shape, x.dtype(), at);
   detail::OpScope scope("pad", at);
