@@ -46,6 +46,9 @@ std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::s
 // checked_numel, and numel * itemsize(dtype) fits in int64 too.
 std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
                            const std::source_location& at);
+// ValueError when `value` cannot be converted to dtype (an int64 tensor and a value outside int64,
+// NaN or an infinity: the conversion would be undefined).
+void require_representable(std::string_view op, double value, DType dtype, const std::source_location& at);
 // a + b for sizes, ValueError on overflow.
 std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b, const std::source_location& at);
 

@@ -45,6 +45,12 @@ std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b,
   return sum;
 }
 
+void require_representable(std::string_view op, double value, DType dtype, const std::source_location& at) {
+  // [-2^63, 2^63): the doubles whose conversion to int64 is defined.
+  if (dtype == DType::int64 && !(value >= -0x1p63 && value < 0x1p63))
+    fail<ValueError>(op, "the value must fit in int64 for an int64 tensor", std::to_string(value), at);
+}
+
 // Note [Allocation failures]: the kernels allocate their outputs through new_tensor without knowing
 // which public op the user called. The public entry points that allocate open an OpScope (the
 // outermost one wins, so zeros -> full reports "zeros"); new_tensor asks it for the op and the line

@@ -323,6 +323,7 @@ void check_in_place(std::string_view op, const Tensor& x, const std::source_loca
 namespace {
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
   check_in_place(op, x, at);
+  detail::require_representable(op, value, x.dtype(), at);
   kernels::fill(x, value);
   detail::bump_version(x);
   return x;
@@ -386,6 +387,7 @@ namespace {
 // The creation functions share one body, each naming itself (zeros reports "zeros", not "full").
 Tensor filled(std::string_view op, const Shape& shape, double value, DType dtype, const std::source_location& at) {
   detail::require_sizes(op, shape, dtype, at);
+  detail::require_representable(op, value, dtype, at);
   detail::OpScope scope(op, at);
   Tensor t = detail::new_tensor(shape, dtype);
   kernels::fill(t, value);
@@ -427,6 +429,8 @@ Tensor arange(double start, double end, double step, DType dtype, std::source_lo
   if (!(count < 0x1p62)) fail<ValueError>("arange", "the number of elements must fit in int64", observed, at);
   const auto n = static_cast<std::int64_t>(count);
   detail::require_sizes("arange", {n}, dtype, at);
+  detail::require_representable("arange", start, dtype, at);
+  if (n > 0) detail::require_representable("arange", start + static_cast<double>(n - 1) * step, dtype, at);
   detail::OpScope scope("arange", at);
   Tensor t = detail::new_tensor({n}, dtype);
   detail::dispatch(dtype, [&]<class T>() {
@@ -440,6 +444,8 @@ Tensor arange(double end, DType dtype, std::source_location at) { return arange(
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype, std::source_location at) {
   if (steps < 0) fail<ValueError>("linspace", "steps must be non-negative", std::to_string(steps), at);
   detail::require_sizes("linspace", {steps}, dtype, at);
+  detail::require_representable("linspace", start, dtype, at);
+  detail::require_representable("linspace", end, dtype, at);
   detail::OpScope scope("linspace", at);
   Tensor t = detail::new_tensor({steps}, dtype);
   detail::dispatch(dtype, [&]<class T>() {
@@ -469,6 +475,7 @@ Tensor eye(std::int64_t n, std::int64_t m, DType dtype, std::source_location at)
 
 namespace {
 Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype, const std::source_location& at) {
+  for (double v : values) detail::require_representable("tensor", v, dtype, at);
   detail::OpScope scope("tensor", at);
   Tensor t = detail::new_tensor(shape, dtype);
   detail::dispatch(dtype, [&]<class T>() { std::copy(values.begin(), values.end(), t.data<T>()); });

@@ -351,3 +351,20 @@ TEST_CASE("TAPEGRAD_NUM_THREADS and TAPEGRAD_ISA: a bad value is an error, not s
   else
     CHECK_THROWS_AS(kernels::isa_from_environment("avx2"), ValueError);
 }
+
+TEST_CASE("a value an int64 tensor cannot hold is refused, not converted with undefined behaviour") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  int line = __LINE__ + 1;
+  CHECK(message_of<ValueError>([] { full({2}, 1e30, int64); }) ==
+        "full: the value must fit in int64 for an int64 tensor, got 1000000000000000019884624838656.000000 " +
+            here(line));
+  CHECK_THROWS_AS(scalar(nan, int64), ValueError);
+  CHECK_THROWS_AS(tensor({1.0, 1e19}, int64), ValueError);
+  CHECK_THROWS_AS(arange(9.2e18, 9.5e18, 1e17, int64), ValueError);
+  CHECK_THROWS_AS(linspace(0.0, 1e19, 3, int64), ValueError);
+  Tensor t = zeros({2}, int64);
+  line = __LINE__ + 1;
+  CHECK(message_of<ValueError>([&] { t.fill_(-1e19); }).find("fill_: the value must fit in int64") == 0);
+  CHECK(full({1}, -0x1p63, int64).item<std::int64_t>() == int64_min);
+  CHECK(full({1}, 1e30).item() == doctest::Approx(1e30));  // float32 and float64 take any double
+}
