@@ -52,9 +52,10 @@ void require_representable(std::string_view op, double value, DType dtype, const
 }
 
 // Note [Allocation failures]: the kernels allocate their outputs through new_tensor without knowing
-// which public op the user called. The public entry points that allocate open an OpScope (the
-// outermost one wins, so zeros -> full reports "zeros"); new_tensor asks it for the op and the line
-// when the allocation fails. An allocation outside any scope (the backward pass, say) reports
+// which public op the user called. The public entry points that allocate (creation, draws, the
+// elementwise templates, copies, matmul, concat, stack, pad, index_select, gather, backward, grad)
+// open an OpScope; the outermost one wins, so stack -> concat reports "stack". new_tensor asks it
+// for the op and the line when the allocation fails. An allocation outside any scope reports
 // "allocation" and no line.
 TAPEGRAD_FAST_TLS thread_local CallSite current_call;
 
