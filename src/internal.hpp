@@ -41,8 +41,43 @@ std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int
 Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim);
 
 void require_floating(std::string_view op, const Tensor& x, const std::source_location& at);
-// ValueError unless every size of `shape` is non-negative.
-void require_sizes(std::string_view op, const Shape& shape, const std::source_location& at);
+// Note [Checked sizes] (shape_check.cpp). ValueError unless every size is non-negative and numel fits
+// in int64; returns numel.
+std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::source_location& at);
+// checked_numel, and numel * itemsize(dtype) fits in int64 too.
+std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
+                           const std::source_location& at);
+// ValueError when `value` cannot be converted to dtype (an int64 tensor and a value outside int64,
+// NaN or an infinity: the conversion would be undefined).
+void require_representable(std::string_view op, double value, DType dtype, const std::source_location& at);
+// a + b for sizes, ValueError on overflow.
+std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b, const std::source_location& at);
+
+// The public op being run on this thread, for errors raised where it is not known (Note
+// [Allocation failures] in shape_check.cpp).
+struct CallSite {
+  std::string_view op;
+  const std::source_location* at = nullptr;
+};
+extern TAPEGRAD_FAST_TLS thread_local CallSite current_call;
+class OpScope {
+ public:
+  OpScope(std::string_view op, const std::source_location& at) : outer_(current_call.at == nullptr) {
+    if (outer_) current_call = {op, &at};
+  }
+  ~OpScope() {
+    if (outer_) current_call = {};
+  }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  bool outer_;
+};
+// numel * itemsize of a shape, or false when a size is negative or the product overflows int64.
+bool byte_size(const Shape& shape, DType dtype, std::int64_t& bytes);
+// OutOfMemoryError naming the current OpScope's op and line.
+[[noreturn]] void throw_out_of_memory(const Shape& shape, DType dtype);
 void require_defined(std::string_view op, const Tensor& x, const std::source_location& at);
 
 // Calls f.template operator()<T>() with T the C++ type of dtype.

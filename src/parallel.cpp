@@ -6,10 +6,12 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "tapegrad/threads.hpp"
 #include "tapegrad/error.hpp"
@@ -28,13 +30,7 @@ ThreadSetting& setting() {
   return s;
 }
 
-int from_environment() {
-  if (const char* text = std::getenv("TAPEGRAD_NUM_THREADS")) {
-    int n = std::atoi(text);
-    if (n > 0) return n;
-  }
-  return tbb::info::default_concurrency();
-}
+int from_environment() { return parallel::threads_from_environment(std::getenv("TAPEGRAD_NUM_THREADS")); }
 
 }  // namespace
 
@@ -52,6 +48,17 @@ void set_num_threads(int n, std::source_location at) {
 int get_num_threads() { return parallel::num_threads(); }
 
 namespace parallel {
+
+int threads_from_environment(const char* text) {
+  if (!text || !*text) return tbb::info::default_concurrency();
+  const std::string_view value(text);
+  int n = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (error != std::errc() || end != value.data() + value.size() || n < 1)
+    throw ValueError("TAPEGRAD_NUM_THREADS", "the environment variable must be a whole number >= 1",
+                     "\"" + std::string(value) + "\"", {});
+  return n;
+}
 
 int num_threads() {
   auto& s = setting();

@@ -16,6 +16,9 @@ inline constexpr std::int64_t serial_threshold = 32768;
 
 // Number of threads the library may use (set_num_threads, TAPEGRAD_NUM_THREADS, or the hardware).
 int num_threads();
+// The thread count TAPEGRAD_NUM_THREADS asks for (its text, or null when unset): unset or empty means
+// the hardware's; a value that is not a whole number >= 1 raises ValueError (at first use, not silence).
+int threads_from_environment(const char* text);
 
 // Runs body(begin, end) over [0, n) in chunks of `grain` (the last may be shorter). Chunks are the
 // same whatever the thread count; they run in parallel when n * cost_per_item >= serial_threshold

@@ -483,12 +483,14 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs, const std::
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gradients, bool retain_graph,
               std::source_location at) {
+  detail::OpScope scope("backward", at);  // names backward when a gradient cannot be allocated
   detail::BackwardRun run(detail::current_tape(), retain_graph, at);
   run_backward(outputs, gradients, retain_graph, at, run);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& gradients, bool retain_graph, std::source_location at) {
+  detail::OpScope scope("grad", at);
   detail::BackwardRun run(detail::current_tape(), retain_graph, at);
   run.functional = true;
   run.results.resize(inputs.size());

@@ -71,7 +71,8 @@ Storage::Storage(std::size_t size) : bytes(size) {
     data = small + ((64 - address % 64) % 64);
     is_inline = true;
   } else {
-    data = ::operator new(size, std::align_val_t{64});
+    data = ::operator new(size, std::align_val_t{64}, std::nothrow);  // nothrow: sanitizers abort otherwise
+    if (!data) throw std::bad_alloc();
   }
 }
 Storage::~Storage() {
@@ -82,8 +83,15 @@ std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>
 
 Tensor new_tensor(const Shape& shape, DType dtype) {
   auto impl = new_impl();
-  impl->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(),
-                                                static_cast<std::size_t>(numel_of(shape)) * itemsize(dtype));
+  // The public ops check their shapes (Note [Checked sizes]); here, as a last guard, a size that
+  // cannot be addressed, like one that cannot be had, is OutOfMemoryError.
+  std::int64_t bytes = 0;
+  if (!byte_size(shape, dtype, bytes)) throw_out_of_memory(shape, dtype);
+  try {
+    impl->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory(shape, dtype);
+  }
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -133,11 +141,6 @@ void require_defined(std::string_view op, const Tensor& x, const std::source_loc
   if (!x.defined()) fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
 }
 
-void require_sizes(std::string_view op, const Shape& shape, const std::source_location& at) {
-  for (auto s : shape)
-    if (s < 0) fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
-}
-
 void require_floating(std::string_view op, const Tensor& x, const std::source_location& at) {
   require_defined(op, x, at);
   if (!is_floating(x.dtype()))
@@ -152,18 +155,20 @@ using detail::fail;
 
 // ------------------------------------------------------------------ Tensor
 
-void Tensor::throw_undefined() {
-  fail<ValueError>("Tensor", "the tensor must be defined", "an undefined (default-constructed) tensor", {});
+void Tensor::throw_undefined(const char* op, const std::source_location& at) {
+  fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
 }
-std::int64_t Tensor::numel() const { return numel_of(impl().shape); }
-std::int64_t Tensor::offset() const { return impl().offset; }
+std::int64_t Tensor::numel(std::source_location at) const { return numel_of(checked_impl("numel", at).shape); }
+std::int64_t Tensor::offset(std::source_location at) const { return checked_impl("offset", at).offset; }
 
 std::int64_t Tensor::size(std::int64_t axis, std::source_location at) const {
+  detail::require_defined("size", *this, at);
   auto a = detail::normalize_axis("size", axis, dim(), at);
   return dim() == 0 ? 1 : shape()[static_cast<std::size_t>(a)];
 }
 
-bool Tensor::is_contiguous() const {
+bool Tensor::is_contiguous(std::source_location at) const {
+  checked_impl("is_contiguous", at);
   std::int64_t expected = 1;
   for (std::size_t i = shape().size(); i-- > 0;) {
     if (shape()[i] == 1) continue;
@@ -175,7 +180,7 @@ bool Tensor::is_contiguous() const {
 
 template <class T>
 T* Tensor::data(std::source_location at) {
-  if (dtype() != dtype_v<T>)
+  if (checked_impl("data", at).dtype != dtype_v<T>)
     fail<DTypeError>("data", "the element type must match the dtype " + std::string(dtype_name(dtype())),
                      std::string(dtype_name(dtype_v<T>)), at);
   return static_cast<T*>(impl().storage->data) + impl().offset;
@@ -187,6 +192,8 @@ const T* Tensor::data(std::source_location at) const {
 
 template <class T>
 std::vector<T> Tensor::to_vector(std::source_location at) const {
+  detail::require_defined("to_vector", *this, at);
+  detail::OpScope scope("to_vector", at);
   if (dtype() != dtype_v<T>)
     fail<DTypeError>("to_vector", "the element type must match the dtype " + std::string(dtype_name(dtype())),
                      std::string(dtype_name(dtype_v<T>)), at);
@@ -196,6 +203,7 @@ std::vector<T> Tensor::to_vector(std::source_location at) const {
 }
 
 double Tensor::item(std::source_location at) const {
+  detail::require_defined("item", *this, at);
   if (numel() != 1)
     fail<ShapeError>("item", "the tensor must have exactly one element", "shape " + tapegrad::to_string(shape()), at);
   return detail::dispatch(dtype(), [&]<class T>() { return static_cast<double>(*data<T>()); });
@@ -214,7 +222,8 @@ T Tensor::item(std::source_location at) const {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape, std::source_location at) {
-  detail::require_sizes("from_vector", shape, at);
+  detail::require_sizes("from_vector", shape, dtype_v<T>, at);
+  detail::OpScope scope("from_vector", at);
   if (numel_of(shape) != static_cast<std::int64_t>(values.size()))
     fail<ShapeError>("from_vector", "the number of values must equal the shape's numel",
                      std::to_string(values.size()) + " values for shape " + to_string(shape), at);
@@ -235,22 +244,29 @@ Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const st
   if (!is_floating(dtype) && x.requires_grad() && is_grad_enabled())
     fail<DTypeError>(op, "a tensor that requires grad can only be converted to a floating dtype",
                      std::string(dtype_name(dtype)), at);
+  detail::OpScope scope(op, at);
   Tensor y = kernels::cast(x, dtype);
   return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
 }
 }  // namespace
 
 Tensor Tensor::to(DType target, std::source_location at) const {
+  detail::require_defined("to", *this, at);
   if (dtype() == target) return *this;
   return recorded_copy("to", *this, target, at);
 }
 Tensor Tensor::contiguous(std::source_location at) const {
+  detail::require_defined("contiguous", *this, at);
   if (is_contiguous()) return *this;
   return recorded_copy("contiguous", *this, dtype(), at);
 }
-Tensor Tensor::clone(std::source_location at) const { return recorded_copy("clone", *this, dtype(), at); }
+Tensor Tensor::clone(std::source_location at) const {
+  detail::require_defined("clone", *this, at);
+  return recorded_copy("clone", *this, dtype(), at);
+}
 
-Tensor Tensor::detach() const {
+Tensor Tensor::detach(std::source_location at) const {
+  checked_impl("detach", at);
   auto impl = detail::new_impl();
   impl->storage = this->impl().storage;
   impl->offset = this->impl().offset;
@@ -260,9 +276,10 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(impl));
 }
 
-bool Tensor::is_leaf() const { return impl().tape_id == 0; }
+bool Tensor::is_leaf(std::source_location at) const { return checked_impl("is_leaf", at).tape_id == 0; }
 
 Tensor& Tensor::requires_grad_(bool on, std::source_location at) {
+  detail::require_defined("requires_grad_", *this, at);
   if (on && !is_floating(dtype()))
     fail<DTypeError>("requires_grad_", "only floating tensors can require gradients",
                      std::string(dtype_name(dtype())), at);
@@ -273,22 +290,27 @@ Tensor& Tensor::requires_grad_(bool on, std::source_location at) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
-void Tensor::zero_grad() { impl().grad.reset(); }
+Tensor Tensor::grad(std::source_location at) const {
+  const auto& g = checked_impl("grad", at).grad;
+  return g ? Tensor(g) : Tensor();
+}
+void Tensor::zero_grad(std::source_location at) { checked_impl("zero_grad", at).grad.reset(); }
 void Tensor::set_grad(const Tensor& g, std::source_location at) {
-  if (g.defined() && g.shape() != shape())
+  auto& self = checked_impl("set_grad", at);
+  if (g.defined() && g.shape() != self.shape)
     fail<ShapeError>(
         "set_grad", "the gradient must have the tensor's shape",
-        tapegrad::to_string(g.shape()) + " for a tensor of shape " + tapegrad::to_string(shape()), at);
-  if (g.defined() && g.dtype() != dtype())
+        tapegrad::to_string(g.shape()) + " for a tensor of shape " + tapegrad::to_string(self.shape), at);
+  if (g.defined() && g.dtype() != self.dtype)
     fail<DTypeError>(
         "set_grad", "the gradient must have the tensor's dtype",
-        std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(dtype())),
+        std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(self.dtype)),
         at);
-  impl().grad = g.defined() ? g.impl_ptr() : nullptr;
+  self.grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, std::source_location at) const {
+  detail::require_defined("backward", *this, at);
   tapegrad::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
                      retain_graph, at);
 }
@@ -320,15 +342,14 @@ void check_in_place(std::string_view op, const Tensor& x, const std::source_loca
 
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
   check_in_place(op, x, at);
+  detail::require_representable(op, value, x.dtype(), at);
   kernels::fill(x, value);
   detail::bump_version(x);
   return x;
 }
 }  // namespace
 
-Tensor& Tensor::fill_(double value, std::source_location at) {
-  return fill_in_place("fill_", *this, value, at);
-}
+Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_place("fill_", *this, value, at); }
 Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
 
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
@@ -381,29 +402,55 @@ Tensor Tensor::matmul(const Tensor& other, std::source_location at) const {
 
 // ------------------------------------------------------------------ creation
 
-Tensor empty(Shape shape, DType dtype) {
-  detail::require_sizes("empty", shape, std::source_location::current());
-  return detail::new_tensor(shape, dtype);
-}
-Tensor full(Shape shape, double value, DType dtype) {
-  detail::require_sizes("full", shape, std::source_location::current());
+namespace {
+// The creation functions share one body, each naming itself (zeros reports "zeros", not "full").
+Tensor filled(std::string_view op, const Shape& shape, double value, DType dtype, const std::source_location& at) {
+  detail::require_sizes(op, shape, dtype, at);
+  detail::require_representable(op, value, dtype, at);
+  detail::OpScope scope(op, at);
   Tensor t = detail::new_tensor(shape, dtype);
   kernels::fill(t, value);
   return t;
 }
-Tensor zeros(Shape shape, DType dtype) { return full(std::move(shape), 0.0, dtype); }
-Tensor ones(Shape shape, DType dtype) { return full(std::move(shape), 1.0, dtype); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
-Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
-Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
+}  // namespace
+
+Tensor empty(Shape shape, DType dtype, std::source_location at) {
+  detail::require_sizes("empty", shape, dtype, at);
+  detail::OpScope scope("empty", at);
+  return detail::new_tensor(shape, dtype);
+}
+Tensor full(Shape shape, double value, DType dtype, std::source_location at) {
+  return filled("full", shape, value, dtype, at);
+}
+Tensor zeros(Shape shape, DType dtype, std::source_location at) { return filled("zeros", shape, 0.0, dtype, at); }
+Tensor ones(Shape shape, DType dtype, std::source_location at) { return filled("ones", shape, 1.0, dtype, at); }
+Tensor zeros_like(const Tensor& t, std::source_location at) {
+  detail::require_defined("zeros_like", t, at);
+  return filled("zeros_like", t.shape(), 0.0, t.dtype(), at);
+}
+Tensor ones_like(const Tensor& t, std::source_location at) {
+  detail::require_defined("ones_like", t, at);
+  return filled("ones_like", t.shape(), 1.0, t.dtype(), at);
+}
+Tensor full_like(const Tensor& t, double value, std::source_location at) {
+  detail::require_defined("full_like", t, at);
+  return filled("full_like", t.shape(), value, t.dtype(), at);
+}
+Tensor scalar(double value, DType dtype, std::source_location at) { return filled("scalar", {}, value, dtype, at); }
 
 Tensor arange(double start, double end, double step, DType dtype, std::source_location at) {
+  const std::string observed =
+      "start " + std::to_string(start) + ", end " + std::to_string(end) + ", step " + std::to_string(step);
   if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
-    fail<ValueError>("arange", "start, end and step must be finite and step non-zero",
-                     "start " + std::to_string(start) + ", end " + std::to_string(end) + ", step " + std::to_string(step),
-                     at);
-  const auto n = static_cast<std::int64_t>(std::max(0.0, std::ceil((end - start) / step)));
+    fail<ValueError>("arange", "start, end and step must be finite and step non-zero", observed, at);
+  // The count is range-checked as a double, before the cast to int64 (which would be undefined).
+  const double count = std::max(0.0, std::ceil((end - start) / step));
+  if (!(count < 0x1p62)) fail<ValueError>("arange", "the number of elements must fit in int64", observed, at);
+  const auto n = static_cast<std::int64_t>(count);
+  detail::require_sizes("arange", {n}, dtype, at);
+  detail::require_representable("arange", start, dtype, at);
+  if (n > 0) detail::require_representable("arange", start + static_cast<double>(n - 1) * step, dtype, at);
+  detail::OpScope scope("arange", at);
   Tensor t = detail::new_tensor({n}, dtype);
   detail::dispatch(dtype, [&]<class T>() {
     T* p = t.data<T>();
@@ -411,25 +458,33 @@ Tensor arange(double start, double end, double step, DType dtype, std::source_lo
   });
   return t;
 }
-Tensor arange(double end, DType dtype) { return arange(0.0, end, 1.0, dtype); }
+Tensor arange(double end, DType dtype, std::source_location at) { return arange(0.0, end, 1.0, dtype, at); }
 
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype, std::source_location at) {
   if (steps < 0) fail<ValueError>("linspace", "steps must be non-negative", std::to_string(steps), at);
+  detail::require_sizes("linspace", {steps}, dtype, at);
+  detail::require_representable("linspace", start, dtype, at);
+  detail::require_representable("linspace", end, dtype, at);
+  detail::OpScope scope("linspace", at);
   Tensor t = detail::new_tensor({steps}, dtype);
   detail::dispatch(dtype, [&]<class T>() {
     T* p = t.data<T>();
     const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-    // Symmetric evaluation (from both ends) so the last value is exactly `end`, like torch.
+    // Symmetric evaluation (from both ends) so the last value is exactly `end`, like torch; one step
+    // gives `start`, as in NumPy and torch.
     for (std::int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<T>(i < steps / 2 ? start + delta * static_cast<double>(i)
-                                          : end - delta * static_cast<double>(steps - 1 - i));
+      p[i] = static_cast<T>(i < steps / 2 || steps == 1 ? start + delta * static_cast<double>(i)
+                                                        : end - delta * static_cast<double>(steps - 1 - i));
   });
   return t;
 }
 
-Tensor eye(std::int64_t n, std::int64_t m, DType dtype) {
-  if (m < 0) m = n;
-  Tensor t = zeros({n, m}, dtype);
+Tensor eye(std::int64_t n, std::int64_t m, DType dtype, std::source_location at) {
+  if (n < 0 || m < -1)
+    fail<ValueError>("eye", "n must be non-negative and m non-negative or -1 (same as n)",
+                     "n " + std::to_string(n) + ", m " + std::to_string(m), at);
+  if (m == -1) m = n;
+  Tensor t = filled("eye", {n, m}, 0.0, dtype, at);
   detail::dispatch(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
@@ -438,7 +493,9 @@ Tensor eye(std::int64_t n, std::int64_t m, DType dtype) {
 }
 
 namespace {
-Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype) {
+Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype, const std::source_location& at) {
+  for (double v : values) detail::require_representable("tensor", v, dtype, at);
+  detail::OpScope scope("tensor", at);
   Tensor t = detail::new_tensor(shape, dtype);
   detail::dispatch(dtype, [&]<class T>() { std::copy(values.begin(), values.end(), t.data<T>()); });
   return t;
@@ -462,7 +519,7 @@ NestedList::NestedList(std::initializer_list<NestedList> items) {
 Tensor tensor(const NestedList& values, DType dtype, std::source_location at) {
   if (!values.ragged().empty())
     fail<ShapeError>("tensor", "nested lists must be rectangular", values.ragged(), at);
-  return from_doubles(values.values(), values.shape(), dtype);
+  return from_doubles(values.values(), values.shape(), dtype, at);
 }
 
 }  // namespace tapegrad

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include <tapegrad/tapegrad.hpp>
 
 namespace test {
@@ -21,6 +23,20 @@ inline void check_close(const Tensor& actual, const std::vector<double>& expecte
   std::vector<double> values = actual.detach().to(float64).to_vector<double>();
   REQUIRE(values.size() == expected.size());
   for (std::size_t i = 0; i < values.size(); ++i) CHECK(values[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+// The message of the exception E thrown by f, or "" (and a failed check) when none is thrown.
+template <class E, class F>
+std::string message_of(F f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    FAIL("wrong exception type: " << std::string(e.what()));
+  }
+  FAIL("no exception thrown");
+  return "";
 }
 
 }  // namespace test

@@ -5,21 +5,9 @@
 #include "helpers.hpp"
 
 using namespace tapegrad;
+using test::message_of;
 
 namespace {
-// The message of the exception E thrown by f, or "" (and a failed check) when none is thrown.
-template <class E, class F>
-std::string message_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("wrong exception type: " << e.what());
-  }
-  FAIL("no exception thrown");
-  return "";
-}
 std::string here(int line) { return "(at test_errors.cpp:" + std::to_string(line) + ")"; }
 }  // namespace
 

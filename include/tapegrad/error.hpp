@@ -40,6 +40,10 @@ class GraphError : public Error {
 class ValueError : public Error {
   using Error::Error;
 };
+// A tensor too large to allocate: the message names the op, the bytes asked for and the user's line.
+class OutOfMemoryError : public Error {
+  using Error::Error;
+};
 // Reading or writing files.
 class IoError : public Error {
   using Error::Error;

@@ -27,21 +27,24 @@ class Generator {
 Generator& default_generator();
 void manual_seed(std::uint64_t seed);
 
+// Draws take a floating dtype (DTypeError otherwise), except randint, which makes int64.
 // U[low, high)
 Tensor uniform(Shape shape, double low = 0.0, double high = 1.0, DType dtype = float32, Generator* gen = nullptr,
                std::source_location at = std::source_location::current());
-Tensor rand(Shape shape, DType dtype = float32, Generator* gen = nullptr);
+Tensor rand(Shape shape, DType dtype = float32, Generator* gen = nullptr,
+            std::source_location at = std::source_location::current());
 // N(mean, std²)
 Tensor normal(Shape shape, double mean = 0.0, double std = 1.0, DType dtype = float32, Generator* gen = nullptr,
               std::source_location at = std::source_location::current());
-Tensor randn(Shape shape, DType dtype = float32, Generator* gen = nullptr);
+Tensor randn(Shape shape, DType dtype = float32, Generator* gen = nullptr,
+             std::source_location at = std::source_location::current());
 // 1 with probability p, else 0.
 Tensor bernoulli(Shape shape, double p, DType dtype = float32, Generator* gen = nullptr,
                  std::source_location at = std::source_location::current());
 // Element-wise probabilities from a tensor; result has its shape and dtype.
 Tensor bernoulli(const Tensor& probabilities, Generator* gen = nullptr,
                  std::source_location at = std::source_location::current());
-// Uniform integers in [low, high) as int64.
+// Uniform integers in [low, high) as int64, exact over any int64 range.
 Tensor randint(std::int64_t low, std::int64_t high, Shape shape, Generator* gen = nullptr,
                std::source_location at = std::source_location::current());
 

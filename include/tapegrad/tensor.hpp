@@ -69,15 +69,24 @@ class Tensor {
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl().shape; }
-  const Strides& strides() const { return impl().strides; }
-  DType dtype() const { return impl().dtype; }
-  std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
+  // The accessors of an undefined tensor raise ValueError naming themselves and the caller's line.
+  const Shape& shape(std::source_location at = std::source_location::current()) const {
+    return checked_impl("shape", at).shape;
+  }
+  const Strides& strides(std::source_location at = std::source_location::current()) const {
+    return checked_impl("strides", at).strides;
+  }
+  DType dtype(std::source_location at = std::source_location::current()) const {
+    return checked_impl("dtype", at).dtype;
+  }
+  std::int64_t dim(std::source_location at = std::source_location::current()) const {
+    return static_cast<std::int64_t>(checked_impl("dim", at).shape.size());
+  }
   // Size of one axis (negative counts from the end).
   std::int64_t size(std::int64_t axis, std::source_location at = std::source_location::current()) const;
-  std::int64_t numel() const;
-  std::int64_t offset() const;
-  bool is_contiguous() const;
+  std::int64_t numel(std::source_location at = std::source_location::current()) const;
+  std::int64_t offset(std::source_location at = std::source_location::current()) const;
+  bool is_contiguous(std::source_location at = std::source_location::current()) const;
 
   // The value of a one-element tensor, converted to double (or T).
   double item(std::source_location at = std::source_location::current()) const;
@@ -97,16 +106,18 @@ class Tensor {
   Tensor contiguous(std::source_location at = std::source_location::current()) const;
   Tensor clone(std::source_location at = std::source_location::current()) const;
   // Same data, no history, requires_grad false.
-  Tensor detach() const;
+  Tensor detach(std::source_location at = std::source_location::current()) const;
 
   // --- autograd
-  bool requires_grad() const { return impl().requires_grad; }
+  bool requires_grad(std::source_location at = std::source_location::current()) const {
+    return checked_impl("requires_grad", at).requires_grad;
+  }
   // Marks a leaf as one that receives gradients (floating dtypes only).
   Tensor& requires_grad_(bool on = true, std::source_location at = std::source_location::current());
-  bool is_leaf() const;
+  bool is_leaf(std::source_location at = std::source_location::current()) const;
   // The accumulated gradient of a leaf (undefined until a backward reaches it).
-  Tensor grad() const;
-  void zero_grad();
+  Tensor grad(std::source_location at = std::source_location::current()) const;
+  void zero_grad(std::source_location at = std::source_location::current());
   // Replaces the gradient (undefined clears it); g must have this tensor's shape and dtype.
   void set_grad(const Tensor& g, std::source_location at = std::source_location::current());
   // Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape).
@@ -206,34 +217,41 @@ class Tensor {
 
   // The implementation, for the kernels and the tape (not part of the stable API).
   detail::TensorImpl& impl() const {
-    if (!impl_) throw_undefined();
+    if (!impl_) throw_undefined("Tensor", {});
     return *impl_;
   }
   const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
-  [[noreturn]] static void throw_undefined();
+  detail::TensorImpl& checked_impl(const char* op, const std::source_location& at) const {
+    if (!impl_) throw_undefined(op, at);
+    return *impl_;
+  }
+  [[noreturn]] static void throw_undefined(const char* op, const std::source_location& at);
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 
 // --- creation (dtype defaults to float32)
-Tensor empty(Shape shape, DType dtype = float32);
-Tensor zeros(Shape shape, DType dtype = float32);
-Tensor ones(Shape shape, DType dtype = float32);
-Tensor full(Shape shape, double value, DType dtype = float32);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
-Tensor full_like(const Tensor& t, double value);
+Tensor empty(Shape shape, DType dtype = float32, std::source_location at = std::source_location::current());
+Tensor zeros(Shape shape, DType dtype = float32, std::source_location at = std::source_location::current());
+Tensor ones(Shape shape, DType dtype = float32, std::source_location at = std::source_location::current());
+Tensor full(Shape shape, double value, DType dtype = float32,
+            std::source_location at = std::source_location::current());
+Tensor zeros_like(const Tensor& t, std::source_location at = std::source_location::current());
+Tensor ones_like(const Tensor& t, std::source_location at = std::source_location::current());
+Tensor full_like(const Tensor& t, double value, std::source_location at = std::source_location::current());
 // 0-d tensor holding one value.
-Tensor scalar(double value, DType dtype = float32);
+Tensor scalar(double value, DType dtype = float32, std::source_location at = std::source_location::current());
 // [start, end) in steps of `step`, like torch.arange.
 Tensor arange(double start, double end, double step = 1.0, DType dtype = float32,
               std::source_location at = std::source_location::current());
-Tensor arange(double end, DType dtype = float32);
+Tensor arange(double end, DType dtype = float32, std::source_location at = std::source_location::current());
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype = float32,
                 std::source_location at = std::source_location::current());
-Tensor eye(std::int64_t n, std::int64_t m = -1, DType dtype = float32);
+// n x m identity; m = -1 means m = n.
+Tensor eye(std::int64_t n, std::int64_t m = -1, DType dtype = float32,
+           std::source_location at = std::source_location::current());
 
 // A number or a braced list of NestedLists, any depth. One recursive type (libtorch's
 // TensorDataContainer) rather than an overload per depth, so a braced list always means a list:

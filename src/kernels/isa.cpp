@@ -1,8 +1,11 @@
 #include "kernels/isa.hpp"
 
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <xsimd/xsimd.hpp>
+
+#include "tapegrad/error.hpp"
 
 namespace tapegrad::kernels {
 namespace {
@@ -14,14 +17,6 @@ Isa detect() {
   return Isa::sse2;
 }
 
-Isa choose() {
-  if (const char* forced = std::getenv("TAPEGRAD_ISA")) {
-    const std::string_view name(forced);
-    if (name == "sse2" || name == "generic") return Isa::sse2;
-  }
-  return best_isa();
-}
-
 }  // namespace
 
 Isa best_isa() {
@@ -30,8 +25,20 @@ Isa best_isa() {
 }
 
 Isa active_isa() {
-  static const Isa isa = choose();
+  // An invalid TAPEGRAD_ISA throws from the initialiser, which leaves the static unset: every use raises.
+  static const Isa isa = isa_from_environment(std::getenv("TAPEGRAD_ISA"));
   return isa;
+}
+
+Isa isa_from_environment(const char* text) {
+  if (!text || !*text) return best_isa();
+  const std::string_view name(text);
+  if (name == "sse2" || name == "generic") return Isa::sse2;
+  if (name == "avx2" && isa_supported(Isa::avx2)) return Isa::avx2;
+  throw ValueError("TAPEGRAD_ISA",
+                   name == "avx2" ? "this CPU lacks avx2 (with fma); use sse2 or leave the variable unset"
+                                  : "the environment variable must be sse2, generic or avx2",
+                   "\"" + std::string(name) + "\"", {});
 }
 
 bool isa_supported(Isa isa) { return isa <= best_isa(); }

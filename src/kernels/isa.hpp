@@ -13,9 +13,12 @@ enum class Isa { sse2, avx2 };
 Isa best_isa();
 
 // The instruction set kernels use: best_isa(), unless the environment variable TAPEGRAD_ISA says
-// "sse2" or "generic", which forces the baseline (for tests and for comparing the paths). Other
-// values are ignored. Read once, on the first call.
+// "sse2" or "generic", which forces the baseline (for tests and for comparing the paths), or
+// "avx2". Any other value, or avx2 on a CPU without it, raises ValueError. Read on the first call.
 Isa active_isa();
+// The instruction set TAPEGRAD_ISA asks for (its text, or null when unset): unset or empty means
+// best_isa(); an unknown name, or one this CPU lacks, raises ValueError.
+Isa isa_from_environment(const char* text);
 
 // Whether kernels may be run on `isa` on this CPU (the baseline always can).
 bool isa_supported(Isa isa);

@@ -22,6 +22,7 @@ namespace detail {
 template <class Op>
 Tensor unary(const Tensor& x, const k::Params& params, const std::source_location& at) {
   require_floating(Op::name, x, at);
+  OpScope scope(Op::name, at);
   Tensor y = k::unary(k::unary_id<Op>, x, params);
   if (!will_record({x})) return y;
   // What backward reads, in this order: x (if the formula uses it), then y. The output is saved
@@ -57,6 +58,7 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
   require_defined(Op::name, a_in, at);
   require_defined(Op::name, b_in, at);
   Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), at);
+  OpScope scope(Op::name, at);
   DType dtype = result_type(operand(a_in), operand(b_in));
   if constexpr (std::is_same_v<Op, k::Div>) dtype = is_floating(dtype) ? dtype : float32;  // true division
   if constexpr (std::is_same_v<Op, k::Pow>)
@@ -131,13 +133,18 @@ Tensor clamp(const Tensor& x, double low, double high, Here at) {
   return unary<k::Clamp>(x, {low, high}, at);
 }
 Tensor clamp_min(const Tensor& x, double low, Here at) {
+  detail::require_floating("clamp_min", x, at);  // names the op called, not the Clamp it runs
+  detail::OpScope scope("clamp_min", at);
   return unary<k::Clamp>(x, {low, std::numeric_limits<double>::infinity()}, at);
 }
 Tensor clamp_max(const Tensor& x, double high, Here at) {
+  detail::require_floating("clamp_max", x, at);
+  detail::OpScope scope("clamp_max", at);
   return unary<k::Clamp>(x, {-std::numeric_limits<double>::infinity(), high}, at);
 }
 Tensor pow(const Tensor& x, double exponent, Here at) {
   detail::require_defined("pow", x, at);
+  detail::OpScope scope("pow", at);
   const DType dtype = detail::result_type(detail::operand(x), detail::operand(exponent));
   if (!is_floating(dtype)) {
     std::ostringstream observed;
@@ -166,6 +173,7 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
   detail::require_defined("where", a_in, at);
   detail::require_defined("where", b_in, at);
   Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a_in.shape(), at), b_in.shape(), at);
+  detail::OpScope scope("where", at);
   auto [a, b] = detail::common_dtype(a_in, b_in, at);
   Tensor y = k::where(condition, a, b, shape);
   if (!will_record({a, b})) return y;

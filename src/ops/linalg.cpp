@@ -102,6 +102,11 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
     fail<ShapeError>("matmul", "inner dimensions must agree", "a=" + to_string(as) + ", b=" + to_string(bs), at);
   Shape batch = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2), at);
   DType dtype = detail::promote(a_in.dtype(), b_in.dtype());
+  Shape out_shape = batch;
+  out_shape.push_back(as[as.size() - 2]);
+  out_shape.push_back(bs[bs.size() - 1]);
+  detail::require_sizes("matmul", out_shape, dtype, at);
+  detail::OpScope scope("matmul", at);
   Tensor a = a_in.to(dtype, at), b = b_in.to(dtype, at);
   Tensor y = batched_product(a, b, batch);
   return record("matmul", {a, b}, y, {a, b}, [batch](Backward& bw) {

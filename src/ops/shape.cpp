@@ -25,6 +25,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, Here at) {
                        to_string(a) + " and " + to_string(b), at);
     out[i] = da == 1 ? db : da;
   }
+  detail::checked_numel("broadcast", out, at);
   return out;
 }
 
@@ -38,10 +39,13 @@ Shape infer_shape(std::string_view op, const Tensor& x, Shape shape, const std::
       unknown = static_cast<std::int64_t>(i);
     } else if (shape[i] < 0) {
       fail<ShapeError>(op, "sizes must be non-negative or -1", to_string(shape), at);
-    } else {
-      known *= shape[i];
+    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+      fail<ValueError>(op, "the number of elements must fit in int64", to_string(shape), at);
     }
   }
+  if (unknown >= 0 && known == 0 && x.numel() == 0)
+    fail<ShapeError>(op, "a -1 is ambiguous when another size is 0 (any size would fit)",
+                     to_string(shape) + " for an input of shape " + to_string(x.shape()), at);
   if (unknown >= 0) {
     if (known == 0 || x.numel() % known != 0)
       fail<ShapeError>(op, "the shape must have the same number of elements as the input",
@@ -98,6 +102,7 @@ void reshape_back(Backward& b) {
 Tensor view(const Tensor& x, Shape shape, Here at) {
   detail::require_defined("view", x, at);
   shape = infer_shape("view", x, std::move(shape), at);
+  detail::require_sizes("view", shape, x.dtype(), at);
   auto strides = view_strides(x.shape(), x.strides(), shape);
   if (!strides)
     fail<ShapeError>("view", "the input's layout must allow the new shape without a copy (use reshape)",
@@ -110,6 +115,8 @@ Tensor view(const Tensor& x, Shape shape, Here at) {
 Tensor reshape(const Tensor& x, Shape shape, Here at) {
   detail::require_defined("reshape", x, at);
   shape = infer_shape("reshape", x, std::move(shape), at);
+  detail::require_sizes("reshape", shape, x.dtype(), at);
+  detail::OpScope scope("reshape", at);
   auto strides = view_strides(x.shape(), x.strides(), shape);
   Tensor y = strides ? detail::make_view(x, shape, *strides, 0)
                      : detail::make_view(kernels::cast(x, x.dtype()), shape, contiguous_strides(shape), 0);
@@ -207,8 +214,9 @@ Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_
   end = std::clamp<std::int64_t>(end, start, n);
   Shape shape = x.shape();
   Strides strides = x.strides();
-  shape[a] = (end - start + step - 1) / step;
-  strides[a] *= step;
+  // Written so that a step near INT64_MAX cannot overflow: (end - start - 1) / step + 1 elements.
+  shape[a] = end > start ? (end - start - 1) / step + 1 : 0;
+  if (shape[a] > 1) strides[a] *= step;  // step < n here, so the product stays within the storage
   const std::int64_t offset = start * x.strides()[a];
   Tensor y = detail::make_view(x, shape, strides, offset);
   return record("slice", {x}, y, {}, [a, start, step, shape](Backward& b) {
@@ -216,7 +224,7 @@ Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_
     Tensor gx = zeros(b.input_shape(0), gy.dtype());
     Strides s = gx.strides();
     const std::int64_t off = start * s[a];
-    s[a] *= step;
+    if (shape[a] > 1) s[a] *= step;
     kernels::copy_into(detail::make_view(gx, shape, s, off), gy);
     b.accumulate(0, gx);
   }, at);
@@ -228,7 +236,7 @@ Tensor narrow(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64
   auto a = detail::normalize_axis("narrow", axis, x.dim(), at);
   const std::int64_t n = x.shape()[static_cast<std::size_t>(a)];
   if (start < 0) start += n;
-  if (start < 0 || length < 0 || start + length > n)
+  if (start < 0 || length < 0 || start > n || length > n - start)
     fail<ValueError>("narrow", "start and length must lie within the axis",
                      "start " + std::to_string(start) + ", length " + std::to_string(length) + " on an axis of " +
                          std::to_string(n),
@@ -251,11 +259,13 @@ Tensor expand(const Tensor& x, Shape shape, Here at) {
     if (shape[i] != from && from != 1)
       fail<ShapeError>("expand", "only size-1 axes can be expanded", to_string(x.shape()) + " to " + to_string(shape), at);
   }
+  detail::require_sizes("expand", shape, x.dtype(), at);
   return record("expand", {x}, detail::broadcast_view(x, shape), {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
 }
 
 Tensor broadcast_to(const Tensor& x, Shape shape, Here at) {
   detail::require_defined("broadcast_to", x, at);
+  detail::require_sizes("broadcast_to", shape, x.dtype(), at);
   if (broadcast_shapes(x.shape(), shape, at) != shape)
     fail<ShapeError>("broadcast_to", "the input must broadcast to the shape", to_string(x.shape()) + " to " + to_string(shape), at);
   return expand(x, shape, at);
@@ -283,8 +293,10 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
       fail<DTypeError>("concat", "tensors must share a dtype",
                        std::string(dtype_name(dtype)) + " and " + std::string(dtype_name(x.dtype())), at);
     sizes.push_back(x.shape()[a]);
-    shape[a] += x.shape()[a];
+    shape[a] = detail::checked_add("concat", shape[a], x.shape()[a], at);
   }
+  detail::require_sizes("concat", shape, dtype, at);
+  detail::OpScope scope("concat", at);
   Tensor y = detail::new_tensor(shape, dtype);
   std::int64_t start = 0;
   for (const Tensor& x : xs) {
@@ -316,6 +328,10 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
                        to_string(xs.front().shape()) + " and " + to_string(x.shape()), at);
   }
   auto a = detail::normalize_axis("stack", axis, xs.front().dim() + 1, at);
+  Shape shape = xs.front().shape();
+  shape.insert(shape.begin() + a, static_cast<std::int64_t>(xs.size()));
+  detail::require_sizes("stack", shape, xs.front().dtype(), at);
+  detail::OpScope scope("stack", at);
   std::vector<Tensor> parts;
   parts.reserve(xs.size());
   for (const auto& x : xs) parts.push_back(unsqueeze(x, a, at));
@@ -329,7 +345,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
   std::int64_t total = 0;
   for (auto s : sizes) {
     if (s < 0) fail<ValueError>("split", "sizes must be non-negative", std::to_string(s), at);
-    total += s;
+    total = detail::checked_add("split", total, s, at);
   }
   if (total != x.shape()[static_cast<std::size_t>(a)])
     fail<ShapeError>("split", "the sizes must add up to the axis length",
@@ -348,7 +364,8 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis,
   detail::require_defined("split", x, at);
   if (x.dim() == 0) fail<ShapeError>("split", "the input must have at least one axis", "a 0-d tensor", at);
   if (size <= 0) fail<ValueError>("split", "the piece size must be positive", std::to_string(size), at);
-  const std::int64_t n = x.size(axis, at);
+  const auto a = static_cast<std::size_t>(detail::normalize_axis("split", axis, x.dim(), at));
+  const std::int64_t n = x.shape()[a];
   std::vector<std::int64_t> sizes;
   for (std::int64_t start = 0; start < n; start += size) sizes.push_back(std::min(size, n - start));
   if (sizes.empty()) sizes.push_back(0);
@@ -385,6 +402,8 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
     skip[axis] = crop(pads[p]);
     at_y[axis] = std::max<std::int64_t>(0, pads[p]);
   }
+  detail::require_sizes("pad", shape, x.dtype(), at);
+  detail::OpScope scope("pad", at);
   Tensor y = full(shape, value, x.dtype());
   if (numel_of(kept) > 0) {  // then every offset below lies inside x and y
     std::int64_t source = 0, target = 0;

@@ -1,0 +1,80 @@
+// Sizes: the one place that checks a shape and the arithmetic on sizes (Note [Checked sizes]), and
+// turns a failed allocation into OutOfMemoryError (Note [Allocation failures]).
+#include <algorithm>
+#include <string>
+
+#include "internal.hpp"
+
+namespace tapegrad::detail {
+
+// Note [Checked sizes]: every path that makes or views a shape (creation, random draws, arange,
+// reshape, expand, slice, concat, pad, matmul, broadcasting) checks it here before it touches memory:
+// each size non-negative, numel and numel * itemsize within int64 (so byte offsets computed from
+// them cannot wrap). The products use __builtin_mul_overflow: a wrapped product is never looked at.
+
+std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::source_location& at) {
+  for (auto s : shape)
+    if (s < 0) fail<ValueError>(op, "sizes must be non-negative", "shape " + to_string(shape), at);
+  // The product of the sizes other than 0 must fit too: the contiguous strides are made of it.
+  std::int64_t span = 1;
+  bool empty = false;
+  for (auto s : shape) {
+    empty = empty || s == 0;
+    if (__builtin_mul_overflow(span, std::max<std::int64_t>(s, 1), &span))
+      fail<ValueError>(op, "the number of elements must fit in int64", "shape " + to_string(shape), at);
+  }
+  return empty ? 0 : span;
+}
+
+std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
+                           const std::source_location& at) {
+  const std::int64_t n = checked_numel(op, shape, at);
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &bytes))
+    fail<ValueError>(op, "the size in bytes must fit in int64",
+                     "shape " + to_string(shape) + " of " + std::string(dtype_name(dtype)), at);
+  return n;
+}
+
+std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b,
+                         const std::source_location& at) {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum))
+    fail<ValueError>(op, "sizes must add up to a value that fits in int64",
+                     std::to_string(a) + " + " + std::to_string(b), at);
+  return sum;
+}
+
+void require_representable(std::string_view op, double value, DType dtype, const std::source_location& at) {
+  // [-2^63, 2^63): the doubles whose conversion to int64 is defined.
+  if (dtype == DType::int64 && !(value >= -0x1p63 && value < 0x1p63))
+    fail<ValueError>(op, "the value must fit in int64 for an int64 tensor", std::to_string(value), at);
+}
+
+// Note [Allocation failures]: the kernels allocate their outputs through new_tensor without knowing
+// which public op the user called. The public entry points that allocate (creation, draws, the
+// elementwise templates, copies, matmul, concat, stack, pad, index_select, gather, backward, grad)
+// open an OpScope; the outermost one wins, so stack -> concat reports "stack". new_tensor asks it
+// for the op and the line when the allocation fails. An allocation outside any scope reports
+// "allocation" and no line.
+TAPEGRAD_FAST_TLS thread_local CallSite current_call;
+
+bool byte_size(const Shape& shape, DType dtype, std::int64_t& bytes) {
+  bytes = static_cast<std::int64_t>(itemsize(dtype));
+  for (auto s : shape)
+    if (s < 0 || __builtin_mul_overflow(bytes, s, &bytes)) return false;
+  return true;
+}
+
+void throw_out_of_memory(const Shape& shape, DType dtype) {
+  static const std::source_location nowhere{};
+  const std::string_view op = current_call.at ? current_call.op : std::string_view("allocation");
+  std::int64_t bytes = 0;
+  const bool fits = byte_size(shape, dtype, bytes);
+  throw OutOfMemoryError(op, "not enough memory for the tensor",
+                         (fits ? std::to_string(bytes) : std::string("more than 2^63")) +
+                             " bytes for shape " + to_string(shape) + " of " + std::string(dtype_name(dtype)),
+                         current_call.at ? *current_call.at : nowhere);
+}
+
+}  // namespace tapegrad::detail
