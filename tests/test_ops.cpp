@@ -579,3 +579,13 @@ TEST_CASE("where passes a NaN of the chosen branch and none of the other; gradie
     }
   }
 }
+
+TEST_CASE("clamp with a NaN bound gives NaN and a zero gradient, like torch.clamp") {
+  for (DType dtype : {float32, float64}) {
+    Tensor x = nan_leaf(nan_values(0.5, -2.0, 2.0), dtype, false);
+    Tensor y = clamp(x, NAN, 1.0) + clamp_min(x, NAN) + clamp_max(x, NAN);
+    y.backward(full(y.shape(), nan_gy, dtype));
+    for (double v : y.to(float64).to_vector<double>()) CHECK(std::isnan(v));
+    for (double g : x.grad().to(float64).to_vector<double>()) CHECK(g == 0.0);
+  }
+}

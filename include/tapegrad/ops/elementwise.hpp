@@ -1,5 +1,8 @@
 // Elementwise ops. Binary ops broadcast like NumPy; their gradients are summed back to each input's
-// shape. Float inputs of different widths promote to the wider; int64 mixes with float as that float.
+// shape. Mixed dtypes promote by PyTorch's rules (README, "Type promotion and NaN"): float64 > float32
+// > int64 between tensors, 0-d tensors and double scalars do not widen a float tensor, an integral
+// double keeps int64 (`x * 2.0`), a fractional one makes it float32, and `/` is true division. A NaN
+// input gives NaN, in either argument, as in PyTorch.
 #pragma once
 
 #include <source_location>
