@@ -284,7 +284,7 @@ TEST_CASE("pad with negative entries crops, like torch.nn.functional.pad") {
   Tensor x = arange(12.0, float64).reshape({3, 4});
   CHECK(pad(x, {1, -2, -1, 0}, -1.0).to_vector<double>() == std::vector<double>{-1, 4, 5, -1, 8, 9});
   CHECK_THROWS_AS(pad(arange(3.0), {-2, -2}), ShapeError);  // size -1
-  CHECK_THROWS_AS(pad(arange(3.0), {INT64_MAX, 1}), ShapeError);
+  CHECK_THROWS_AS(pad(arange(3.0), {INT64_MAX, 1}), ValueError);
   CHECK_THROWS_AS(pad(arange(3.0), {INT64_MIN, INT64_MAX}), ValueError);
 }
 

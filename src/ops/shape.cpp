@@ -386,12 +386,11 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
   for (std::size_t p = 0; p < pads.size(); p += 2) {
     const std::size_t axis = shape.size() - 1 - p / 2;
     const std::int64_t n = shape[axis];
-    std::int64_t size = 0;
     if (pads[p] == INT64_MIN || pads[p + 1] == INT64_MIN)  // its opposite, the gradient's pad, does not exist
       fail<ValueError>("pad", "pads must be greater than INT64_MIN",
                        std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]), at);
-    if (__builtin_add_overflow(n, pads[p], &size) || __builtin_add_overflow(size, pads[p + 1], &size) ||
-        size < 0)
+    const std::int64_t size = detail::checked_add("pad", detail::checked_add("pad", n, pads[p], at), pads[p + 1], at);
+    if (size < 0)
       fail<ShapeError>("pad", "padding must leave every size non-negative",
                        "pads " + std::to_string(pads[p]) + ", " + std::to_string(pads[p + 1]) + " on axis " +
                            std::to_string(axis) + " of size " + std::to_string(n),
