@@ -212,21 +212,11 @@ Tensor operator-(Located<Tensor> x) { return neg(x.value, x.at); }
 
 // ------------------------------------------------------------------ where with scalars, comparisons
 
-namespace {
-// A scalar as a 0-d tensor of the dtype it takes next to `other`, like a Python number in PyTorch:
-// the tensor's floating dtype; next to int64, int64 when integral (and in range), float32 otherwise.
-Tensor wrap_scalar(double v, const Tensor& other) {
-  if (!other.defined() || is_floating(other.dtype())) return scalar(v, other.defined() ? other.dtype() : float32);
-  const bool integral = std::trunc(v) == v && std::abs(v) < 0x1p63;
-  return scalar(v, integral ? int64 : float32);
-}
-}  // namespace
-
 Tensor where(const Tensor& condition, const Tensor& a, double b, Here at) {
-  return where(condition, a, wrap_scalar(b, a), at);
+  return where(condition, a, scalar_like(b, a), at);
 }
 Tensor where(const Tensor& condition, double a, const Tensor& b, Here at) {
-  return where(condition, wrap_scalar(a, b), b, at);
+  return where(condition, scalar_like(a, b), b, at);
 }
 Tensor where(const Tensor& condition, double a, double b, Here at) {
   return where(condition, scalar(a), scalar(b), at);
@@ -238,17 +228,17 @@ Tensor operator<(Located<Tensor> a, const Tensor& b) { return lt(a.value, b, a.a
 Tensor operator<=(Located<Tensor> a, const Tensor& b) { return le(a.value, b, a.at); }
 Tensor operator>(Located<Tensor> a, const Tensor& b) { return gt(a.value, b, a.at); }
 Tensor operator>=(Located<Tensor> a, const Tensor& b) { return ge(a.value, b, a.at); }
-Tensor operator==(Located<Tensor> a, double b) { return eq(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator!=(Located<Tensor> a, double b) { return ne(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator<(Located<Tensor> a, double b) { return lt(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator<=(Located<Tensor> a, double b) { return le(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator>(Located<Tensor> a, double b) { return gt(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator>=(Located<Tensor> a, double b) { return ge(a.value, wrap_scalar(b, a.value), a.at); }
-Tensor operator==(double a, Located<Tensor> b) { return eq(wrap_scalar(a, b.value), b.value, b.at); }
-Tensor operator!=(double a, Located<Tensor> b) { return ne(wrap_scalar(a, b.value), b.value, b.at); }
-Tensor operator<(double a, Located<Tensor> b) { return lt(wrap_scalar(a, b.value), b.value, b.at); }
-Tensor operator<=(double a, Located<Tensor> b) { return le(wrap_scalar(a, b.value), b.value, b.at); }
-Tensor operator>(double a, Located<Tensor> b) { return gt(wrap_scalar(a, b.value), b.value, b.at); }
-Tensor operator>=(double a, Located<Tensor> b) { return ge(wrap_scalar(a, b.value), b.value, b.at); }
+Tensor operator==(Located<Tensor> a, double b) { return eq(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator!=(Located<Tensor> a, double b) { return ne(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator<(Located<Tensor> a, double b) { return lt(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator<=(Located<Tensor> a, double b) { return le(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator>(Located<Tensor> a, double b) { return gt(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator>=(Located<Tensor> a, double b) { return ge(a.value, scalar_like(b, a.value), a.at); }
+Tensor operator==(double a, Located<Tensor> b) { return eq(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator!=(double a, Located<Tensor> b) { return ne(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator<(double a, Located<Tensor> b) { return lt(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator<=(double a, Located<Tensor> b) { return le(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator>(double a, Located<Tensor> b) { return gt(scalar_like(a, b.value), b.value, b.at); }
+Tensor operator>=(double a, Located<Tensor> b) { return ge(scalar_like(a, b.value), b.value, b.at); }
 
 }  // namespace tapegrad
