@@ -211,12 +211,16 @@ TEST_CASE("bad-input catalogue: the header parser") {
       requires std::is_invocable_v<F>
     Result check(F f, const char* text = "a(b);") { return {}; }
     Tensor operator+(Located<Tensor> a, double b);
+    Tensor operator>=(Located<Tensor> a, double b);
+    [[nodiscard]] Tensor kept(const Tensor& x);
+    [[deprecated("use kept")]] Tensor old(const Tensor& x);
     class Thing {
      public:
       Thing() = default;
       Thing(const Thing&) = delete;
       ~Thing();
       int size(int axis) const { if (axis) { return 1; } return 0; }
+      Tensor exp(Here at = Here::current()) const;
       template <class T> T get() const;
      private:
       void hidden();
@@ -228,8 +232,9 @@ TEST_CASE("bad-input catalogue: the header parser") {
     }  // namespace tapegrad
     namespace other { Tensor elsewhere(); }
   )";
-  std::vector<std::string> expected = {"hardswish",    "sum",         "check",      "operator+",
-                                       "Thing::Thing", "Thing::size", "Thing::get", "nn::linear"};
+  std::vector<std::string> expected = {"hardswish",   "sum",        "check",      "operator+",
+                                       "operator>=",  "kept",       "old",        "Thing::Thing",
+                                       "Thing::size", "Thing::exp", "Thing::get", "nn::linear"};
   CHECK(public_entry_points(header, {"Plain"}) == expected);
 }
 

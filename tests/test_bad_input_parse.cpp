@@ -97,6 +97,7 @@ std::string declared_function(std::string decl, const std::string& cls) {
   static const std::regex skip(R"(^(using|typedef|friend|extern|static_assert|namespace|enum)\b)");
   if (decl.empty() || std::regex_search(decl, skip)) return "";
   decl = drop_template_heads(decl);
+  decl = std::regex_replace(decl, std::regex(R"(\[\[.*?\]\])"), " ");  // attributes: [[deprecated(...)]]
   if (std::regex_search(decl, std::regex(R"(=\s*delete\b)"))) return "";
   static const std::regex op(R"(\boperator\s*([^\w\s(]+|\(\s*\))\s*\()");
   static const std::regex conversion(R"(\boperator\s+(\w+)\s*\()");
