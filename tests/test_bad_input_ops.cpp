@@ -9,7 +9,7 @@ namespace bad_input {
 namespace {
 
 Tensor col() { return zeros({2, 1}); }  // float32 [2, 1]
-Tensor index(std::initializer_list<double> v) { return tensor(v, int64); }
+Tensor index(const NestedList& v) { return tensor(v, int64); }
 
 std::vector<double> values(const Tensor& t) { return t.to(float64).to_vector<double>(); }
 
