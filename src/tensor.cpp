@@ -439,13 +439,16 @@ Tensor full_like(const Tensor& t, double value, std::source_location at) {
 Tensor scalar(double value, DType dtype, std::source_location at) { return filled("scalar", {}, value, dtype, at); }
 
 Tensor arange(double start, double end, double step, DType dtype, std::source_location at) {
-  const std::string observed =
-      "start " + std::to_string(start) + ", end " + std::to_string(end) + ", step " + std::to_string(step);
+  auto observed = [&] {
+    std::ostringstream text;  // shortest form: 1e+30, not 31 digits
+    text << "start " << start << ", end " << end << ", step " << step;
+    return text.str();
+  };
   if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
-    fail<ValueError>("arange", "start, end and step must be finite and step non-zero", observed, at);
+    fail<ValueError>("arange", "start, end and step must be finite and step non-zero", observed(), at);
   // The count is range-checked as a double, before the cast to int64 (which would be undefined).
   const double count = std::max(0.0, std::ceil((end - start) / step));
-  if (!(count < 0x1p62)) fail<ValueError>("arange", "the number of elements must fit in int64", observed, at);
+  if (!(count < 0x1p62)) fail<ValueError>("arange", "the number of elements must fit in int64", observed(), at);
   const auto n = static_cast<std::int64_t>(count);
   detail::require_sizes("arange", {n}, dtype, at);
   detail::require_representable("arange", start, dtype, at);

@@ -93,8 +93,7 @@ TEST_CASE("broadcast_to a negative size is refused (its copy used to corrupt the
 TEST_CASE("arange range-checks its floating arguments before the cast to int64") {
   int line = __LINE__ + 1;
   CHECK(message_of<ValueError>([] { arange(0.0, 1e30); }) ==
-        "arange: the number of elements must fit in int64, got start 0.000000, end "
-        "1000000000000000019884624838656.000000, step 1.000000 " +
+        "arange: the number of elements must fit in int64, got start 0, end 1e+30, step 1 " +
             here(line));
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([] { arange(1e30); }).find(here(line)) != std::string::npos);
