@@ -273,7 +273,15 @@ void sum_columns(int64_t rows, int64_t n, int64_t ld, const void* xv, double* su
     x += r * n;
     rows -= r;
   }
-  for (int64_t r = 0; r < rows; ++r) {
+  // four rows per pass over the sums: a quarter of the loads and stores of `sums`
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const T *x0 = x + r * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+    for (int64_t j = 0; j < n; ++j)
+      sums[j] = (((sums[j] + static_cast<double>(x0[j])) + static_cast<double>(x1[j])) + static_cast<double>(x2[j])) +
+                static_cast<double>(x3[j]);
+  }
+  for (; r < rows; ++r) {
     const T* xr = x + r * ld;
     for (int64_t j = 0; j < n; ++j) sums[j] += static_cast<double>(xr[j]);
   }
