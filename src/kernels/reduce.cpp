@@ -51,13 +51,15 @@ void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask,
   });
 }
 
-// Note [Accurate sums]: a floating sum off the innermost axis adds each output's terms in float64
-// (sum_columns, sum_strided) and rounds once at the end, so float32 data keeps ~1 ulp of accuracy
-// however long the axis: a float32 running sum stops growing at 2^24 ones, and a column sum is what
-// the batch mean and the bias gradient (sum_to) are made of. Along the innermost axis the SIMD
-// kernel keeps 4 batches of float32 accumulators over blocks of `block` elements (a few hundred
-// terms per lane) whose partials are folded again, which bounds the error by a few hundred ulps
-// whatever the length (tests/test_reduce_precision.cpp).
+// Note [Accurate sums]: a floating sum off the innermost axis, or over a strided view, adds each
+// output's terms in float64 (sum_columns, sum_strided) and rounds once at the end, so float32 data
+// keeps ~1 ulp of accuracy however long the axis: a float32 running sum stops growing at 2^24 ones,
+// and a column sum is what the batch mean and the bias gradient (sum_to) are made of. Along the
+// innermost axis, float32 rows go through sum_rows_float32: float32 SIMD accumulators over short
+// runs (16 terms a lane), each run's total added in float64, so the error stays near 1 ulp instead
+// of the ~1e-5 that float32 lanes over whole blocks reach on a constant row. var is two passes (the
+// mean, then the squares of x - mean) over these sums; logsumexp sums exp(x - max) through them.
+// tests/test_reduce_precision.cpp checks every position and layout against float64.
 
 // Floating sums over any layout: the scalar walk of reduce_generic with float64 accumulators. One
 // thread, so the order of the additions is fixed.
