@@ -121,7 +121,7 @@ void check_relative(const std::vector<double>& actual, const std::vector<double>
 
 const std::vector<Case> cases() {
   const std::int64_t n = long_size;
-  return {{1, n, 1}, {1, n / 2, 2}, {2, n / 8, 4}, {3, n / 64, 21}};
+  return {{1, n, 1}, {1, n / 2, 2}, {2, n / 8, 4}, {3, n / 64, 21}, {2, n / 4096, 2048}};
 }
 
 }  // namespace
