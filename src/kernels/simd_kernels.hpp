@@ -281,9 +281,17 @@ void sum_columns(int64_t rows, int64_t n, int64_t ld, const void* xv, double* su
       sums[j] = (((sums[j] + static_cast<double>(x0[j])) + static_cast<double>(x1[j])) + static_cast<double>(x2[j])) +
                 static_cast<double>(x3[j]);
   }
-  for (; r < rows; ++r) {
-    const T* xr = x + r * ld;
-    for (int64_t j = 0; j < n; ++j) sums[j] += static_cast<double>(xr[j]);
+  // the last 1 to 3 rows in one pass too (the same order of additions)
+  const T* x0 = rows > r ? x + r * ld : x;  // (no pointer past the rows)
+  if (rows - r == 3) {
+    const T *x1 = x0 + ld, *x2 = x1 + ld;
+    for (int64_t j = 0; j < n; ++j)
+      sums[j] = ((sums[j] + static_cast<double>(x0[j])) + static_cast<double>(x1[j])) + static_cast<double>(x2[j]);
+  } else if (rows - r == 2) {
+    const T* x1 = x0 + ld;
+    for (int64_t j = 0; j < n; ++j) sums[j] = (sums[j] + static_cast<double>(x0[j])) + static_cast<double>(x1[j]);
+  } else if (rows - r == 1) {
+    for (int64_t j = 0; j < n; ++j) sums[j] += static_cast<double>(x0[j]);
   }
 }
 
