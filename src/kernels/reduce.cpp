@@ -46,13 +46,15 @@ void reduce_generic(Reduce kind, const Tensor& x, const std::vector<bool>& mask,
   });
 }
 
-// Note [Accurate sums]: a floating sum off the innermost axis adds each output's terms in float64
-// (sum_columns, sum_strided) and rounds once at the end, so float32 data keeps ~1 ulp of accuracy
-// however long the axis: a float32 running sum stops growing at 2^24 ones, and a column sum is what
-// the batch mean and the bias gradient (sum_to) are made of. Along the innermost axis the SIMD
-// kernel keeps 4 batches of float32 accumulators over blocks of `block` elements (a few hundred
-// terms per lane) whose partials are folded again, which bounds the error by a few hundred ulps
-// whatever the length (tests/test_reduce_precision.cpp).
+// Note [Accurate sums]: a floating sum off the innermost axis, or over a strided view, adds each
+// output's terms in float64 (sum_columns, sum_strided) and rounds once at the end, so float32 data
+// keeps ~1 ulp of accuracy however long the axis: a float32 running sum stops growing at 2^24 ones,
+// and a column sum is what the batch mean and the bias gradient (sum_to) are made of. Along the
+// innermost axis, float32 rows go through sum_rows_float32: float32 SIMD accumulators over short
+// runs (16 terms a lane), each run's total added in float64, so the error stays near 1 ulp instead
+// of the ~1e-5 that float32 lanes over whole blocks reach on a constant row. var is two passes (the
+// mean, then the squares of x - mean) over these sums; logsumexp sums exp(x - max) through them.
+// tests/test_reduce_precision.cpp checks every position and layout against float64.
 
 // Floating sums over any layout: the scalar walk of reduce_generic with float64 accumulators. One
 // thread, so the order of the additions is fixed.
@@ -106,35 +108,44 @@ void reduce_rows(ReduceInnerFn inner, std::int64_t rows, std::int64_t n, const T
 
 // y[o, j] = Σ_r x[o, r, j] for x of shape [outer, reduced, inner], in float64 (Note [Accurate sums]).
 // Tasks are tiles of `height` rows by `width` columns, fixed by the sizes alone; each adds its rows
-// into its own float64 partial row, and the partials of a column are added in tile order
-// (Note [Deterministic reductions]).
+// into float64 sums of its own. With one row tile they are the result; otherwise they are kept, and
+// the tiles of a column are added in tile order (Note [Deterministic reductions]).
+constexpr std::int64_t column_tile = 1024;  // float64 sums of a tile's row: 8 KB, in L1
+
 template <class T>
 void sum_columns(SumColumnsFn kernel, std::int64_t outer, std::int64_t reduced, std::int64_t inner, const T* x, T* y) {
-  const std::int64_t width = std::clamp<std::int64_t>(inner, 1, 1024);  // the partial row stays in L1
+  if (reduced == 0) return;  // y already holds 0
+  const std::int64_t width = std::clamp<std::int64_t>(inner, 1, column_tile);
   const std::int64_t height = std::max<std::int64_t>(1, 2 * block / width);
   const std::int64_t column_tiles = (inner + width - 1) / width;
   const std::int64_t row_tiles = (reduced + height - 1) / height;
-  // partial[(o * row_tiles + t) * inner + j]: the sum over row tile t of column j
-  std::vector<double> partial(static_cast<std::size_t>(outer * row_tiles * inner), 0.0);
   const std::int64_t tiles_per_o = row_tiles * column_tiles;
+  // partial[(o * row_tiles + t) * inner + j]: the sum over row tile t of column j
+  std::vector<double> partial(static_cast<std::size_t>(row_tiles > 1 ? outer * row_tiles * inner : 0));
   parallel::for_chunks(outer * tiles_per_o, 1, [&](std::int64_t t0, std::int64_t t1) {
+    double sums[column_tile];
     for (std::int64_t t = t0; t < t1; ++t) {
       const std::int64_t o = t / tiles_per_o, row_tile = t % tiles_per_o / column_tiles;
-      const std::int64_t c0 = t % column_tiles * width, c1 = std::min(inner, c0 + width);
+      const std::int64_t c0 = t % column_tiles * width, n = std::min(inner - c0, width);
       const std::int64_t r0 = row_tile * height, r1 = std::min(reduced, r0 + height);
-      kernel(r1 - r0, c1 - c0, inner, x + (o * reduced + r0) * inner + c0,
-             partial.data() + (o * row_tiles + row_tile) * inner + c0);
+      std::fill_n(sums, n, 0.0);
+      kernel(r1 - r0, n, inner, x + (o * reduced + r0) * inner + c0, sums);
+      if (row_tiles == 1) std::copy_n(sums, n, y + o * inner + c0);  // rounded once, here
+      else std::copy_n(sums, n, partial.data() + (o * row_tiles + row_tile) * inner + c0);
     }
   }, height * width);
-  parallel::for_chunks(outer * inner, std::max<std::int64_t>(1, block / std::max<std::int64_t>(row_tiles, 1)), [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const std::int64_t o = i / inner, j = i % inner;
-      const double* column = partial.data() + o * row_tiles * inner + j;
-      double total = 0.0;
-      for (std::int64_t tile = 0; tile < row_tiles; ++tile) total += column[tile * inner];
-      y[i] = static_cast<T>(total);
+  if (row_tiles == 1) return;
+  parallel::for_chunks(outer * column_tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+    double sums[column_tile];
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const std::int64_t o = t / column_tiles, c0 = t % column_tiles * width, n = std::min(inner - c0, width);
+      const double* first = partial.data() + o * row_tiles * inner + c0;
+      std::copy_n(first, n, sums);
+      for (std::int64_t tile = 1; tile < row_tiles; ++tile)
+        for (std::int64_t j = 0; j < n; ++j) sums[j] += first[tile * inner + j];
+      std::copy_n(sums, n, y + o * inner + c0);
     }
-  }, row_tiles);
+  }, row_tiles * width);
 }
 
 // Tries the SIMD paths: x contiguous and the reduced axes forming one of the patterns
