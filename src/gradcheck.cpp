@@ -210,7 +210,19 @@ struct Checker {
 
 }  // namespace
 
-GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
+namespace {
+void check_options(const GradcheckOptions& o, const std::source_location& at) {
+  if (!(o.eps > 0 && std::isfinite(o.eps)))
+    detail::fail<ValueError>("gradcheck", "eps must be positive and finite", "eps " + number(o.eps), at);
+  if (!(o.atol >= 0 && std::isfinite(o.atol) && o.rtol >= 0 && std::isfinite(o.rtol)))
+    detail::fail<ValueError>("gradcheck", "atol and rtol must be non-negative and finite",
+                             "atol " + number(o.atol) + ", rtol " + number(o.rtol), at);
+}
+}  // namespace
+
+GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options, std::source_location at) {
+  check_options(options, at);
   Checker c{f, options, {}, {}, {}};
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& x = inputs[i];
@@ -226,15 +238,14 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
     }
     c.xs.push_back(copy);
   }
-  GradcheckResult result;
-  if (c.diff.empty()) {
-    result.message = "no input requires grad: mark the inputs to check with requires_grad_()";
-  } else {
-    result = options.fast_mode ? c.fast() : c.full();
-  }
+  // Like torch.autograd.gradcheck: a check of nothing would pass vacuously or hide a forgotten mark.
+  if (c.diff.empty())
+    detail::fail<ValueError>("gradcheck", "at least one floating input must require grad (requires_grad_())",
+                             std::to_string(inputs.size()) + " inputs, none requiring grad", at);
+  GradcheckResult result = options.fast_mode ? c.fast() : c.full();
   for (const auto& note : c.notes) result.message += (result.message.empty() ? "" : "; ") + note;
   if (!result.ok && options.raise_exception)
-    throw GraphError("gradcheck", "analytic and numeric gradients must agree", result.message, {});
+    detail::fail<GraphError>("gradcheck", "analytic and numeric gradients must agree", result.message, at);
   return result;
 }
 

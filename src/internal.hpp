@@ -44,12 +44,17 @@ void require_floating(std::string_view op, const Tensor& x, const std::source_lo
 // Note [Checked sizes] (shape_check.cpp). ValueError unless every size is non-negative and numel fits
 // in int64; returns numel.
 std::int64_t checked_numel(std::string_view op, const Shape& shape, const std::source_location& at);
+// numel_of and contiguous_strides without the checks, for shapes already checked (a tensor's own).
+std::int64_t numel_unchecked(const Shape& shape);
+Strides strides_of(const Shape& shape);
 // checked_numel, and numel * itemsize(dtype) fits in int64 too.
 std::int64_t require_sizes(std::string_view op, const Shape& shape, DType dtype,
                            const std::source_location& at);
 // ValueError when `value` cannot be converted to dtype (an int64 tensor and a value outside int64,
 // NaN or an infinity: the conversion would be undefined).
 void require_representable(std::string_view op, double value, DType dtype, const std::source_location& at);
+// The shape a and b broadcast to; ShapeError naming `op` (the public function called) when they do not.
+Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b, const std::source_location& at);
 // a + b for sizes, ValueError on overflow.
 std::int64_t checked_add(std::string_view op, std::int64_t a, std::int64_t b, const std::source_location& at);
 

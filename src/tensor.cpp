@@ -50,19 +50,28 @@ std::string to_string(const Shape& shape) {
   return text + "]";
 }
 
-std::int64_t numel_of(const Shape& shape) {
+std::int64_t numel_of(const Shape& shape, std::source_location at) {
+  return detail::checked_numel("numel_of", shape, at);
+}
+
+Strides contiguous_strides(const Shape& shape, std::source_location at) {
+  detail::checked_numel("contiguous_strides", shape, at);
+  return detail::strides_of(shape);
+}
+
+namespace detail {
+
+std::int64_t numel_unchecked(const Shape& shape) {
   std::int64_t n = 1;
   for (auto s : shape) n *= s;
   return n;
 }
 
-Strides contiguous_strides(const Shape& shape) {
+Strides strides_of(const Shape& shape) {
   Strides strides(shape.size(), 1);
   for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<std::int64_t>(shape[i], 1);
   return strides;
 }
-
-namespace detail {
 
 Storage::Storage(std::size_t size) : bytes(size) {
   // 64-byte alignment: whole cache lines, and aligned SIMD loads of any width.
@@ -93,7 +102,7 @@ Tensor new_tensor(const Shape& shape, DType dtype) {
     throw_out_of_memory(shape, dtype);
   }
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
+  impl->strides = strides_of(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
@@ -158,7 +167,9 @@ using detail::fail;
 void Tensor::throw_undefined(const char* op, const std::source_location& at) {
   fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
 }
-std::int64_t Tensor::numel(std::source_location at) const { return numel_of(checked_impl("numel", at).shape); }
+std::int64_t Tensor::numel(std::source_location at) const {
+  return detail::numel_unchecked(checked_impl("numel", at).shape);
+}
 std::int64_t Tensor::offset(std::source_location at) const { return checked_impl("offset", at).offset; }
 
 std::int64_t Tensor::size(std::int64_t axis, std::source_location at) const {
@@ -222,9 +233,9 @@ T Tensor::item(std::source_location at) const {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape, std::source_location at) {
-  detail::require_sizes("from_vector", shape, dtype_v<T>, at);
+  const std::int64_t n = detail::require_sizes("from_vector", shape, dtype_v<T>, at);
   detail::OpScope scope("from_vector", at);
-  if (numel_of(shape) != static_cast<std::int64_t>(values.size()))
+  if (n != static_cast<std::int64_t>(values.size()))
     fail<ShapeError>("from_vector", "the number of values must equal the shape's numel",
                      std::to_string(values.size()) + " values for shape " + to_string(shape), at);
   Tensor t = detail::new_tensor(shape, dtype_v<T>);
@@ -253,6 +264,7 @@ Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const st
 Tensor Tensor::to(DType target, std::source_location at) const {
   detail::require_defined("to", *this, at);
   if (dtype() == target) return *this;
+  detail::require_sizes("to", shape(), target, at);  // a wider dtype may not fit in int64 bytes
   return recorded_copy("to", *this, target, at);
 }
 Tensor Tensor::contiguous(std::source_location at) const {
@@ -340,6 +352,14 @@ void check_in_place(std::string_view op, const Tensor& x, const std::source_loca
         "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
 }
 
+// An in-place op's other operand must broadcast to the written tensor's shape (ShapeError naming op).
+void require_broadcasts_to(std::string_view op, const Tensor& other, const Tensor& x,
+                           const std::source_location& at) {
+  if (detail::broadcast_shapes(op, other.shape(), x.shape(), at) != x.shape())
+    fail<ShapeError>(op, "the other tensor must broadcast to this tensor's shape",
+                     tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(x.shape()), at);
+}
+
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
   check_in_place(op, x, at);
   detail::require_representable(op, value, x.dtype(), at);
@@ -355,7 +375,7 @@ Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
   check_in_place("copy_", *this, at);
   detail::require_defined("copy_", source, at);
-  broadcast_to(source.detach(), shape(), at);  // checks the shapes
+  require_broadcasts_to("copy_", source, *this, at);
   kernels::copy_into(*this, source);
   detail::bump_version(*this);
   return *this;
@@ -364,11 +384,9 @@ Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
 Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
   check_in_place("add_", *this, at);
   detail::require_defined("add_", other, at);
+  require_broadcasts_to("add_", other, *this, at);
   NoGradGuard no_grad;
   Tensor sum = alpha == 1.0 ? detach() + other.detach() : detach() + other.detach() * alpha;
-  if (sum.shape() != shape())
-    fail<ShapeError>("add_", "the other tensor must broadcast to this tensor's shape",
-                     tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(shape()), at);
   kernels::copy_into(*this, sum);
   detail::bump_version(*this);
   return *this;

@@ -1,7 +1,8 @@
 // The bad-input catalogue (Note [Bad-input catalogue] in test_bad_input.cpp): every public entry point,
 // called with bad input, must raise its typed error naming the op and the caller's line, or give a
-// defined result. The rows live in test_bad_input.cpp (tensor, creation, random, tape, function) and
-// test_bad_input_ops.cpp (the ops); a public function without a row fails the suite.
+// defined result. The rows live in test_bad_input.cpp (tensor, creation, random, tape, function),
+// test_bad_input_ops.cpp (the ops) and test_bad_input_api.cpp (method forms, comparisons, select, losses);
+// a public function without a row fails the suite.
 #pragma once
 
 #include <filesystem>
@@ -19,18 +20,16 @@ namespace bad_input {
 
 using namespace tapegrad;
 
-// The error a row expects. `oom` is a request too large to allocate: any tapegrad::Error whose message
-// gives the bytes asked for (until OutOfMemoryError exists).
+// The error a row expects (`oom`: OutOfMemoryError, a request too large to allocate).
 enum class Expect { shape, dtype, graph, value, io, oom };
 
 // One call with bad input. The call must be written on the same line as the row (the line the message
-// must give). `pending` names the branch whose fix the row waits for: such rows are skipped.
+// must give).
 struct Row {
   std::string entry;  // the public function, as the header parser names it ("zeros", "Tensor::sum")
   std::function<void()> call;
   Expect expect;
   std::string op;  // the op the message must start with
-  std::string pending;
   std::string site;  // "test_bad_input.cpp:42", the caller's line every message must give
 };
 
@@ -39,19 +38,16 @@ struct Outcome {
   std::string entry;
   std::string what;
   std::function<void()> check;
-  std::string pending;
 };
 
 class Catalogue {
  public:
   void operator()(std::string_view entry, std::function<void()> call, Expect expect, std::string_view op,
-                  std::string_view pending = "", std::source_location at = std::source_location::current()) {
-    rows.push_back({std::string(entry), std::move(call), expect, std::string(op), std::string(pending),
-                    format_location(at)});
+                  std::source_location at = std::source_location::current()) {
+    rows.push_back({std::string(entry), std::move(call), expect, std::string(op), format_location(at)});
   }
-  void outcome(std::string_view entry, std::string_view what, std::function<void()> check,
-               std::string_view pending = "") {
-    outcomes.push_back({std::string(entry), std::string(what), std::move(check), std::string(pending)});
+  void outcome(std::string_view entry, std::string_view what, std::function<void()> check) {
+    outcomes.push_back({std::string(entry), std::string(what), std::move(check)});
   }
   std::vector<Row> rows;
   std::vector<Outcome> outcomes;
@@ -62,7 +58,7 @@ inline Tensor undef() { return Tensor(); }
 inline Tensor f23() { return zeros({2, 3}); }                          // float32 [2, 3]
 inline Tensor ints() { return arange(0.0, 4.0, 1.0, int64); }          // int64 [4]: 0 1 2 3
 inline Tensor leaf() { return test::sample({3}); }                     // float64 [3], requires grad
-inline Tensor huge_view() { return expand(zeros({1}), {1LL << 62}); }  // a view of 2^62 elements, no storage
+inline Tensor huge_view() { return expand(zeros({1}), {1LL << 60}); }  // 2^60 float32 (2^62 bytes), no storage
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t big = 1LL << 62;  // big * big overflows int64
 // 4 PiB of float32: more than any address space, so the allocation fails whatever the overcommit policy.
@@ -70,6 +66,7 @@ constexpr std::int64_t too_many_floats = 1LL << 50;
 
 void tensor_rows(Catalogue& row);
 void ops_rows(Catalogue& row);
+void api_rows(Catalogue& row);  // test_bad_input_api.cpp
 
 // The public functions declared in a header's text: free functions in namespace tapegrad (not detail),
 // operators, and the public methods and constructors of its classes except those in `unwalked`, named

@@ -41,48 +41,49 @@ void ops_rows(Catalogue& row) {
   row("softplus", [] { softplus(undef()); }, Expect::value, "softplus");
   row("clamp", [] { clamp(ints(), 0.0, 1.0); }, Expect::dtype, "clamp");
   row("clamp", [] { clamp(undef(), 0.0, 1.0); }, Expect::value, "clamp");
-  row("clamp_min", [] { clamp_min(ints(), 0.0); }, Expect::dtype, "clamp_min", "lead");  // says clamp
-  row("clamp_max", [] { clamp_max(ints(), 0.0); }, Expect::dtype, "clamp_max", "lead");
-  row("pow", [] { pow(ints(), 0.5); }, Expect::dtype, "pow", "lead");  // says pow_scalar
-  row("pow", [] { pow(f23(), zeros({4})); }, Expect::shape, "pow", "lead");  // says broadcast
-  row("pow", [] { pow(undef(), 2.0); }, Expect::value, "pow", "lead");
+  row("clamp_min", [] { clamp_min(ints(), 0.0); }, Expect::dtype, "clamp_min");  // said clamp
+  row("clamp_max", [] { clamp_max(ints(), 0.0); }, Expect::dtype, "clamp_max");
+  row("pow", [] { pow(ints(), 2.0); }, Expect::dtype, "pow");  // int64 ** int: no integer kernel (said pow_scalar)
+  row.outcome("pow", "int64 ** 0.5 is float32 (torch)", [] { Tensor y = pow(ints(), 0.5); CHECK(y.dtype() == float32); for (int i = 0; i < 4; ++i) CHECK(values(y)[i] == doctest::Approx(std::sqrt(i)).epsilon(1e-6)); });
+  row("pow", [] { pow(f23(), zeros({4})); }, Expect::shape, "pow");  // said broadcast
+  row("pow", [] { pow(undef(), 2.0); }, Expect::value, "pow");
 
   // --- binary: shapes that do not broadcast, undefined operands
-  row("add", [] { add(f23(), zeros({4})); }, Expect::shape, "add", "lead");  // says broadcast
+  row("add", [] { add(f23(), zeros({4})); }, Expect::shape, "add");  // said broadcast
   row("add", [] { add(f23(), undef()); }, Expect::value, "add");
-  row("sub", [] { sub(f23(), zeros({4})); }, Expect::shape, "sub", "lead");
+  row("sub", [] { sub(f23(), zeros({4})); }, Expect::shape, "sub");
   row("sub", [] { sub(undef(), f23()); }, Expect::value, "sub");
-  row("mul", [] { mul(f23(), zeros({4})); }, Expect::shape, "mul", "lead");
-  row("mul", [] { mul(huge_view(), unsqueeze(huge_view(), 1)); }, Expect::value, "mul", "sizes");  // [2^62, 2^62]
-  row("div", [] { div(f23(), zeros({4})); }, Expect::shape, "div", "lead");
+  row("mul", [] { mul(f23(), zeros({4})); }, Expect::shape, "mul");
+  row("mul", [] { mul(huge_view(), unsqueeze(huge_view(), 1)); }, Expect::value, "mul");  // [2^60, 2^60]
+  row("div", [] { div(f23(), zeros({4})); }, Expect::shape, "div");
   row("div", [] { div(undef(), f23()); }, Expect::value, "div");
-  row("maximum", [] { maximum(f23(), zeros({4})); }, Expect::shape, "maximum", "lead");
+  row("maximum", [] { maximum(f23(), zeros({4})); }, Expect::shape, "maximum");
   row("maximum", [] { maximum(f23(), undef()); }, Expect::value, "maximum");
-  row("minimum", [] { minimum(f23(), zeros({4})); }, Expect::shape, "minimum", "lead");
-  row("where", [] { where(zeros({4}), f23(), f23()); }, Expect::shape, "where", "lead");
+  row("minimum", [] { minimum(f23(), zeros({4})); }, Expect::shape, "minimum");
+  row("where", [] { where(zeros({4}), f23(), f23()); }, Expect::shape, "where");
   row("where", [] { where(undef(), f23(), f23()); }, Expect::value, "where");
-  row("eq", [] { eq(f23(), zeros({4})); }, Expect::shape, "eq", "lead");
-  row("ne", [] { ne(f23(), zeros({4})); }, Expect::shape, "ne", "lead");
-  row("lt", [] { lt(f23(), zeros({4})); }, Expect::shape, "lt", "lead");
-  row("le", [] { le(f23(), zeros({4})); }, Expect::shape, "le", "lead");
-  row("gt", [] { gt(f23(), zeros({4})); }, Expect::shape, "gt", "lead");
-  row("ge", [] { ge(f23(), zeros({4})); }, Expect::shape, "ge", "lead");
+  row("eq", [] { eq(f23(), zeros({4})); }, Expect::shape, "eq");
+  row("ne", [] { ne(f23(), zeros({4})); }, Expect::shape, "ne");
+  row("lt", [] { lt(f23(), zeros({4})); }, Expect::shape, "lt");
+  row("le", [] { le(f23(), zeros({4})); }, Expect::shape, "le");
+  row("gt", [] { gt(f23(), zeros({4})); }, Expect::shape, "gt");
+  row("ge", [] { ge(f23(), zeros({4})); }, Expect::shape, "ge");
   row("ge", [] { ge(undef(), f23()); }, Expect::value, "ge");
-  row("operator+", [] { f23() + zeros({4}); }, Expect::shape, "add", "lead");
+  row("operator+", [] { f23() + zeros({4}); }, Expect::shape, "add");
   row("operator+", [] { undef() + 1.0; }, Expect::value, "add");
   row("operator+", [] { 1.0 + undef(); }, Expect::value, "add");
-  row("operator-", [] { f23() - zeros({4}); }, Expect::shape, "sub", "lead");
+  row("operator-", [] { f23() - zeros({4}); }, Expect::shape, "sub");
   row("operator-", [] { -undef(); }, Expect::value, "neg");
   row("operator-", [] { 1.0 - undef(); }, Expect::value, "sub");
-  row("operator*", [] { f23() * zeros({4}); }, Expect::shape, "mul", "lead");
+  row("operator*", [] { f23() * zeros({4}); }, Expect::shape, "mul");
   row("operator*", [] { undef() * 2.0; }, Expect::value, "mul");
-  row("operator/", [] { f23() / zeros({4}); }, Expect::shape, "div", "lead");
+  row("operator/", [] { f23() / zeros({4}); }, Expect::shape, "div");
   row("operator/", [] { 2.0 / undef(); }, Expect::value, "div");
-  row.outcome("operator/", "int64 / 2.0 is true division, float32 (torch)", [] { Tensor q = ints() / 2.0; CHECK(q.dtype() == float32); CHECK(values(q) == std::vector<double>{0, 0.5, 1, 1.5}); }, "nan");
-  row.outcome("operator*", "int64 * 2.5 promotes to float32 (torch)", [] { CHECK(values(ints() * 2.5) == std::vector<double>{0, 2.5, 5, 7.5}); }, "nan");
-  row.outcome("relu", "NaN propagates (torch)", [] { CHECK(std::isnan(relu(scalar(nan)).item())); }, "nan");
-  row.outcome("maximum", "NaN propagates in both orders (torch)", [] { CHECK(std::isnan(maximum(scalar(nan), scalar(0)).item())); CHECK(std::isnan(maximum(scalar(0), scalar(nan)).item())); }, "nan");
-  row.outcome("minimum", "NaN propagates in both orders (torch)", [] { CHECK(std::isnan(minimum(scalar(nan), scalar(0)).item())); CHECK(std::isnan(minimum(scalar(0), scalar(nan)).item())); }, "nan");
+  row.outcome("operator/", "int64 / 2.0 is true division, float32 (torch)", [] { Tensor q = ints() / 2.0; CHECK(q.dtype() == float32); CHECK(values(q) == std::vector<double>{0, 0.5, 1, 1.5}); });
+  row.outcome("operator*", "int64 * 2.5 promotes to float32 (torch)", [] { CHECK(values(ints() * 2.5) == std::vector<double>{0, 2.5, 5, 7.5}); });
+  row.outcome("relu", "NaN propagates (torch)", [] { CHECK(std::isnan(relu(scalar(nan)).item())); });
+  row.outcome("maximum", "NaN propagates in both orders (torch)", [] { CHECK(std::isnan(maximum(scalar(nan), scalar(0)).item())); CHECK(std::isnan(maximum(scalar(0), scalar(nan)).item())); });
+  row.outcome("minimum", "NaN propagates in both orders (torch)", [] { CHECK(std::isnan(minimum(scalar(nan), scalar(0)).item())); CHECK(std::isnan(minimum(scalar(0), scalar(nan)).item())); });
   row.outcome("clamp", "NaN propagates (torch)", [] { CHECK(std::isnan(clamp(scalar(nan), 0, 1).item())); });
   row.outcome("exp", "empty in, empty out", [] { CHECK(exp(zeros({0, 3})).shape() == Shape{0, 3}); });
   row.outcome("add", "empty broadcasts with [1]", [] { CHECK(add(zeros({0, 3}), ones({1})).shape() == Shape{0, 3}); });
@@ -105,10 +106,10 @@ void ops_rows(Catalogue& row) {
   row("matmul", [] { matmul(f23(), f23()); }, Expect::shape, "matmul");
   row("matmul", [] { matmul(ints(), ints()); }, Expect::dtype, "matmul");
   row("matmul", [] { matmul(scalar(1), f23()); }, Expect::shape, "matmul");
-  row("matmul", [] { matmul(zeros({2, 2, 3}), zeros({3, 3, 1})); }, Expect::shape, "matmul", "lead");  // says broadcast
+  row("matmul", [] { matmul(zeros({2, 2, 3}), zeros({3, 3, 1})); }, Expect::shape, "matmul");  // said broadcast
   row("matmul", [] { matmul(undef(), f23()); }, Expect::value, "matmul");
-  row("matmul", [] { matmul(expand(zeros({1, 1}), {big, 1}), expand(zeros({1, 1}), {1, big})); }, Expect::value, "matmul", "sizes");
-  row("matmul", [] { matmul(expand(zeros({1, 1}), {1LL << 25, 1}), expand(zeros({1, 1}), {1, 1LL << 25})); }, Expect::oom, "matmul", "sizes");
+  row("matmul", [] { matmul(expand(zeros({1, 1}), {1LL << 60, 1}), expand(zeros({1, 1}), {1, 1LL << 60})); }, Expect::value, "matmul");
+  row("matmul", [] { matmul(expand(zeros({1, 1}), {1LL << 25, 1}), expand(zeros({1, 1}), {1, 1LL << 25})); }, Expect::oom, "matmul");
   row.outcome("matmul", "an empty inner dimension gives zeros (torch)", [] { CHECK(values(matmul(zeros({2, 0}), zeros({0, 3}))) == std::vector<double>(6, 0.0)); });
 
   // --- reductions
@@ -166,31 +167,31 @@ void ops_rows(Catalogue& row) {
   row("narrow", [] { narrow(f23(), 3, 0, 1); }, Expect::shape, "narrow");
   row("expand", [] { expand(f23(), {2, 4}); }, Expect::shape, "expand");
   row("expand", [] { expand(f23(), {-1, 2, 3}); }, Expect::shape, "expand");  // -1 only for existing axes (torch)
-  row("expand", [] { expand(col(), {2, -4}); }, Expect::value, "expand", "sizes");
-  row("expand", [] { expand(zeros({1, 1}), {big, big}); }, Expect::value, "expand", "sizes");
+  row("expand", [] { expand(col(), {2, -4}); }, Expect::value, "expand");
+  row("expand", [] { expand(zeros({1, 1}), {big, big}); }, Expect::value, "expand");
   row("broadcast_to", [] { broadcast_to(f23(), {3}); }, Expect::shape, "broadcast_to");
-  row("broadcast_to", [] { broadcast_to(ones({1}), {2, -4}); }, Expect::value, "broadcast_to", "sizes");
+  row("broadcast_to", [] { broadcast_to(ones({1}), {2, -4}); }, Expect::value, "broadcast_to");
   row("concat", [] { concat({}); }, Expect::value, "concat");
   row("concat", [] { concat({f23(), zeros({2, 2})}, 0); }, Expect::shape, "concat");
   row("concat", [] { concat({f23(), zeros({3})}); }, Expect::shape, "concat");
   row("concat", [] { concat({f23(), undef()}); }, Expect::value, "concat");
-  row("concat", [] { concat({huge_view(), huge_view(), huge_view(), huge_view()}); }, Expect::value, "concat", "sizes");
+  row("concat", [] { concat({huge_view(), huge_view(), huge_view(), huge_view()}); }, Expect::value, "concat");
   row("stack", [] { stack({}); }, Expect::value, "stack");
   row("stack", [] { stack({f23(), zeros({3, 2})}); }, Expect::shape, "stack");
   row("stack", [] { stack({f23(), f23()}, 3); }, Expect::shape, "stack");
   row("split", [] { split(f23(), 0, 1); }, Expect::value, "split");
   row("split", [] { split(f23(), -2, 1); }, Expect::value, "split");
-  row("split", [] { split(f23(), 1, 2); }, Expect::shape, "split", "sizes");
+  row("split", [] { split(f23(), 1, 2); }, Expect::shape, "split");
   row("split", [] { split(f23(), std::vector<std::int64_t>{1, 1}, 1); }, Expect::shape, "split");
   row("split", [] { split(f23(), std::vector<std::int64_t>{4, -1}, 1); }, Expect::value, "split");
   row("split", [] { split(f23(), std::vector<std::int64_t>{1, 2}, 5); }, Expect::shape, "split");
   row("pad", [] { pad(f23(), {1}); }, Expect::shape, "pad");
   row("pad", [] { pad(f23(), {1, 1, 1, 1, 1, 1}); }, Expect::shape, "pad");
-  row("pad", [] { pad(f23(), {-2, -2}); }, Expect::value, "pad");
-  row("pad", [] { pad(f23(), {big, big}); }, Expect::value, "pad", "sizes");
-  row("broadcast_shapes", [] { broadcast_shapes({2, 3}, {4}); }, Expect::shape, "broadcast_shapes", "lead");  // says broadcast
-  row("broadcast_shapes", [] { broadcast_shapes({-1}, {3}); }, Expect::value, "broadcast_shapes", "sizes");
-  row.outcome("slice", "a step near INT64_MAX gives one element", [] { CHECK(slice(f23(), 1, 0, 3, std::numeric_limits<std::int64_t>::max()).shape() == Shape{2, 1}); }, "sizes");
+  row("pad", [] { pad(f23(), {-2, -2}); }, Expect::shape, "pad");  // a negative size: ShapeError (alias branch, test_ops.cpp)
+  row("pad", [] { pad(f23(), {big, big}); }, Expect::value, "pad");
+  row("broadcast_shapes", [] { broadcast_shapes({2, 3}, {4}); }, Expect::shape, "broadcast_shapes");  // said broadcast
+  row("broadcast_shapes", [] { broadcast_shapes({-1}, {3}); }, Expect::value, "broadcast_shapes");
+  row.outcome("slice", "a step near INT64_MAX gives one element", [] { CHECK(slice(f23(), 1, 0, 3, std::numeric_limits<std::int64_t>::max()).shape() == Shape{2, 1}); });
   row.outcome("slice", "bounds are clamped (torch)", [] { CHECK(slice(f23(), 1, -100, 100).shape() == Shape{2, 3}); CHECK(slice(f23(), 1, 5, 9).shape() == Shape{2, 0}); });
   row.outcome("concat", "empty pieces join", [] { CHECK(concat({zeros({0, 3}), f23()}).shape() == Shape{2, 3}); });
   row.outcome("split", "an empty axis splits into no pieces or one empty piece", [] { CHECK(split(zeros({0, 3}), 2, 0).size() <= 1); });

@@ -22,7 +22,7 @@ TEST_CASE("incompatible broadcast shapes, through an operator too") {
   Tensor a = zeros({2, 3}), b = zeros({4});
   int line = __LINE__ + 1;
   auto m = message_of<ShapeError>([&] { return a + b; });
-  CHECK(m == "broadcast: shapes must be equal or 1 in each trailing axis, got [2, 3] and [4] " + here(line));
+  CHECK(m == "add: shapes must be equal or 1 in each trailing axis, got [2, 3] and [4] " + here(line));
   line = __LINE__ + 1;
   m = message_of<ShapeError>([&] { return mul(a, b); });
   CHECK(m.find(here(line)) != std::string::npos);

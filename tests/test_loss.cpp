@@ -96,4 +96,7 @@ TEST_CASE("cross_entropy and nll_loss errors name the op, the bad value and the 
   CHECK_THROWS_AS(cross_entropy(logits, labels({0, 1, 2}), {.label_smoothing = 1.5}), ValueError);
   CHECK_THROWS_AS(cross_entropy(logits, labels({0, 1, 2}), {.label_smoothing = NAN}), ValueError);
   CHECK_THROWS_AS(cross_entropy(logits, Tensor()), ValueError);
+  // int64 class weights: the message names the weights, not the input
+  CHECK(message([&] { nll_loss(logits, labels({0, 1, 2}), {.weight = ones({4}, int64)}); })
+            .find("nll_loss: the class weights must have a floating dtype, got int64") == 0);
 }

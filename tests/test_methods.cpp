@@ -168,7 +168,7 @@ TEST_CASE(
   const int line = __LINE__ + 1;
   std::string m = message_of([] { (ones({2}) > ones({3})); });
   CHECK(m ==
-        "broadcast: shapes must be equal or 1 in each trailing axis, got [2] and [3] (at test_methods.cpp:" +
+        "gt: shapes must be equal or 1 in each trailing axis, got [2] and [3] (at test_methods.cpp:" +
             std::to_string(line) + ")");
   CHECK(message_of([] { (Tensor() > 0.0); }).find("gt: ") == 0);
 }
@@ -217,7 +217,7 @@ TEST_CASE(
   const int line = __LINE__ + 1;
   std::string m = message_of([&] { where(ones({2}), f32, 0.0); });
   CHECK(m ==
-        "broadcast: shapes must be equal or 1 in each trailing axis, got [2] and [3] (at test_methods.cpp:" +
+        "where: shapes must be equal or 1 in each trailing axis, got [2] and [3] (at test_methods.cpp:" +
             std::to_string(line) + ")");
 }
 

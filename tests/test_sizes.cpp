@@ -79,7 +79,7 @@ TEST_CASE("sizes whose product overflows int64 are refused before any allocation
   Tensor col = expand(ones({1, 1}), {1LL << 40, 1}), row = expand(ones({1, 1}), {1, 1LL << 40});
   line = __LINE__ + 1;
   CHECK(message_of<ValueError>([&] { return col + row; }) ==
-        "broadcast: the number of elements must fit in int64, got shape [1099511627776, 1099511627776] " +
+        "add: the number of elements must fit in int64, got shape [1099511627776, 1099511627776] " +
             here(line));
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,9 @@ using Axes = std::vector<std::int64_t>;
 
 // "[2, 3]"
 std::string to_string(const Shape& shape);
-std::int64_t numel_of(const Shape& shape);
-Strides contiguous_strides(const Shape& shape);
+// The number of elements of a shape, and its row-major strides. ValueError when a size is negative or
+// the count does not fit in int64.
+std::int64_t numel_of(const Shape& shape, std::source_location at = std::source_location::current());
+Strides contiguous_strides(const Shape& shape, std::source_location at = std::source_location::current());
 
 }  // namespace tapegrad

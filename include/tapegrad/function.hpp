@@ -30,6 +30,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "tapegrad/error.hpp"
 #include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 
@@ -101,8 +102,19 @@ class Context {
   // Non-tensor values forward wants to pass to backward.
   template <class T>
   void set(const std::string& key, T value) { values_[key] = std::move(value); }
+  // The value set under `key`; ValueError naming Context::get and the key when there is none, or when
+  // it was set with another type.
   template <class T>
-  T get(const std::string& key) const { return std::any_cast<T>(values_.at(key)); }
+  T get(const std::string& key, std::source_location at = std::source_location::current()) const {
+    auto it = values_.find(key);
+    if (it == values_.end())
+      throw ValueError("Context::get", "no value was set under this key", "\"" + key + "\"", at);
+    const T* value = std::any_cast<T>(&it->second);
+    if (!value)
+      throw ValueError("Context::get", "the type asked for must be the type the value was set with",
+                       "\"" + key + "\"", at);
+    return *value;
+  }
 
  private:
   template <class D> friend struct Function;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <source_location>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -38,15 +39,19 @@ using TensorFunction = std::function<std::vector<Tensor>(const std::vector<Tenso
 
 // Checks the gradients of f with respect to every input that requires grad. Float32 inputs are
 // promoted to float64 (noted in the message); f is called with float64 copies of the inputs.
+// ValueError when no input requires grad (there is nothing to check), or when eps is not a positive
+// finite number or atol / rtol not non-negative finite ones.
 GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
-                          const GradcheckOptions& options = {});
+                          const GradcheckOptions& options = {},
+                          std::source_location at = std::source_location::current());
 
 // Same, for a function returning a single tensor.
 template <class F>
   requires std::is_invocable_r_v<Tensor, F, const std::vector<Tensor>&>
-GradcheckResult gradcheck(F f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {}) {
+GradcheckResult gradcheck(F f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {},
+                          std::source_location at = std::source_location::current()) {
   return gradcheck(TensorFunction([f](const std::vector<Tensor>& xs) { return std::vector<Tensor>{f(xs)}; }),
-                   inputs, options);
+                   inputs, options, at);
 }
 
 }  // namespace tapegrad

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <source_location>
+#include <string>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -22,9 +23,22 @@ Tensor from_xarray(const xt::xarray<T>& array) {
   return from_vector<T>(values, shape);
 }
 
+namespace detail {
+// t defined (ValueError) and of T's dtype (DTypeError), errors naming op, the function the user called.
+template <class T>
+void require_element_type(const char* op, const Tensor& t, const std::source_location& at) {
+  if (!t.defined())
+    throw ValueError(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
+  if (t.dtype() != dtype_v<T>)
+    throw DTypeError(op, "the element type must match the dtype " + std::string(dtype_name(t.dtype())),
+                     std::string(dtype_name(dtype_v<T>)), at);
+}
+}  // namespace detail
+
 // A copy of the tensor's values as an xarray (T must match the dtype).
 template <class T>
 xt::xarray<T> to_xarray(const Tensor& t, std::source_location at = std::source_location::current()) {
+  detail::require_element_type<T>("to_xarray", t, at);
   std::vector<T> values = t.to_vector<T>(at);
   std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
   xt::xarray<T> out(shape);
@@ -37,6 +51,7 @@ xt::xarray<T> to_xarray(const Tensor& t, std::source_location at = std::source_l
 // use it on tensors saved for backward.
 template <class T>
 auto as_xview(Tensor& t, std::source_location at = std::source_location::current()) {
+  detail::require_element_type<T>("as_xview", t, at);
   T* base = t.data<T>(at);
   std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
   std::vector<std::ptrdiff_t> strides(t.strides().begin(), t.strides().end());

@@ -57,7 +57,7 @@ template <class Op>
 Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location& at) {
   require_defined(Op::name, a_in, at);
   require_defined(Op::name, b_in, at);
-  Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), at);
+  Shape shape = broadcast_shapes(Op::name, a_in.shape(), b_in.shape(), at);
   OpScope scope(Op::name, at);
   DType dtype = result_type(operand(a_in), operand(b_in));
   if constexpr (std::is_same_v<Op, k::Div>) dtype = is_floating(dtype) ? dtype : float32;  // true division
@@ -172,7 +172,8 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
   detail::require_defined("where", condition, at);
   detail::require_defined("where", a_in, at);
   detail::require_defined("where", b_in, at);
-  Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a_in.shape(), at), b_in.shape(), at);
+  Shape shape = detail::broadcast_shapes(
+      "where", detail::broadcast_shapes("where", condition.shape(), a_in.shape(), at), b_in.shape(), at);
   detail::OpScope scope("where", at);
   auto [a, b] = detail::common_dtype(a_in, b_in, at);
   Tensor y = k::where(condition, a, b, shape);

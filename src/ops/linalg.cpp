@@ -100,7 +100,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   const Shape& bs = b_in.shape();
   if (as[as.size() - 1] != bs[bs.size() - 2])
     fail<ShapeError>("matmul", "inner dimensions must agree", "a=" + to_string(as) + ", b=" + to_string(bs), at);
-  Shape batch = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2), at);
+  Shape batch = detail::broadcast_shapes("matmul", Shape(as.begin(), as.end() - 2),
+                                         Shape(bs.begin(), bs.end() - 2), at);
   DType dtype = detail::promote(a_in.dtype(), b_in.dtype());
   Shape out_shape = batch;
   out_shape.push_back(as[as.size() - 2]);

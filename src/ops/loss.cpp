@@ -29,7 +29,9 @@ void check_weight(std::string_view op, const Tensor& weight, std::int64_t classe
     fail<ShapeError>(op, "the class weights must have shape [C]",
                      "weight " + to_string(weight.shape()) + " for " + std::to_string(classes) + " classes",
                      at);
-  detail::require_floating(op, weight, at);
+  if (!is_floating(weight.dtype()))
+    fail<DTypeError>(op, "the class weights must have a floating dtype",
+                     std::string(dtype_name(weight.dtype())), at);
 }
 
 // Class-index targets, checked and turned into what the loss needs.

@@ -14,19 +14,27 @@ namespace tapegrad {
 
 using detail::fail;
 
-Shape broadcast_shapes(const Shape& a, const Shape& b, Here at) {
+Shape detail::broadcast_shapes(std::string_view op, const Shape& a, const Shape& b,
+                               const std::source_location& at) {
   const std::size_t rank = std::max(a.size(), b.size());
   Shape out(rank, 1);
   for (std::size_t i = 0; i < rank; ++i) {
     const std::int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const std::int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      fail<ShapeError>("broadcast", "shapes must be equal or 1 in each trailing axis",
+      fail<ShapeError>(op, "shapes must be equal or 1 in each trailing axis",
                        to_string(a) + " and " + to_string(b), at);
     out[i] = da == 1 ? db : da;
   }
-  detail::checked_numel("broadcast", out, at);
+  detail::checked_numel(op, out, at);
   return out;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, Here at) {
+  // Shapes from the user, not from tensors: a negative size is a bad value, not a mismatch.
+  detail::checked_numel("broadcast_shapes", a, at);
+  detail::checked_numel("broadcast_shapes", b, at);
+  return detail::broadcast_shapes("broadcast_shapes", a, b, at);
 }
 
 namespace {
@@ -266,7 +274,7 @@ Tensor expand(const Tensor& x, Shape shape, Here at) {
 Tensor broadcast_to(const Tensor& x, Shape shape, Here at) {
   detail::require_defined("broadcast_to", x, at);
   detail::require_sizes("broadcast_to", shape, x.dtype(), at);
-  if (broadcast_shapes(x.shape(), shape, at) != shape)
+  if (detail::broadcast_shapes("broadcast_to", x.shape(), shape, at) != shape)
     fail<ShapeError>("broadcast_to", "the input must broadcast to the shape", to_string(x.shape()) + " to " + to_string(shape), at);
   return expand(x, shape, at);
 }
