@@ -7,6 +7,7 @@
 #include <new>
 #include <sstream>
 
+#include "allocator.hpp"
 #include "internal.hpp"
 #include "pool.hpp"
 #include "kernels/copy.hpp"
@@ -80,12 +81,12 @@ Storage::Storage(std::size_t size) : bytes(size) {
     data = small + ((64 - address % 64) % 64);
     is_inline = true;
   } else {
-    data = ::operator new(size, std::align_val_t{64}, std::nothrow);  // nothrow: sanitizers abort otherwise
+    data = allocator::allocate(size);  // Note [Caching allocator] in allocator.hpp
     if (!data) throw std::bad_alloc();
   }
 }
 Storage::~Storage() {
-  if (!is_inline) ::operator delete(data, std::align_val_t{64});
+  if (!is_inline) allocator::release(data, bytes);
 }
 
 std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>()); }

@@ -30,7 +30,7 @@ namespace {
 const std::set<std::string> unwalked = {
     "Error",           "ShapeError",       "DTypeError",  "GraphError", "ValueError",
     "IoError",         "OutOfMemoryError", "Located",     "TapeStats",  "GradcheckOptions",
-    "GradcheckResult", "dtype_of",         "SmallVector",
+    "GradcheckResult", "dtype_of",         "SmallVector", "MemoryStats",
 };
 
 // Entry points without a row, each with the reason it cannot be given bad input.
@@ -48,6 +48,8 @@ const std::map<std::string, std::string> exempt = {
     {"is_grad_enabled", "no input"},
     {"get_num_threads", "no input"},
     {"tape_stats", "no input"},
+    {"memory_stats", "no input"},
+    {"empty_cache", "no input"},
     {"itemsize", "total over DType"},
     {"is_floating", "total over DType"},
     {"dtype_name", "total over DType"},
