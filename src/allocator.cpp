@@ -23,8 +23,8 @@ namespace tapegrad::detail::allocator {
 namespace {
 
 constexpr std::size_t alignment = 64;
-constexpr std::size_t small_classes = 16;                  // 64, 128, ..., 1024 bytes
-constexpr std::size_t classes = small_classes + 30 * 4;    // then four per doubling, up to 2^40
+constexpr std::size_t small_classes = 16;                   // 64, 128, ..., 1024 bytes
+constexpr std::size_t classes = small_classes + 30 * 4;     // then four per doubling, up to 2^40
 constexpr std::size_t mmap_bytes = std::size_t{256} << 10;  // classes from here up are mmap'ed
 constexpr std::size_t default_cap = std::size_t{1} << 30;
 constexpr std::size_t thread_cache_max = std::size_t{64} << 20;
@@ -84,12 +84,14 @@ void* system_allocate(std::size_t size) {
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
-  return ::operator new(size, std::align_val_t{alignment}, std::nothrow);
+  return ::operator new (size, std::align_val_t{alignment}, std::nothrow);
 }
 
 void system_release(void* p, std::size_t size) noexcept {
-  if (size >= mmap_bytes) ::munmap(p, size);
-  else ::operator delete(p, std::align_val_t{alignment});
+  if (size >= mmap_bytes)
+    ::munmap(p, size);
+  else
+    ::operator delete (p, std::align_val_t{alignment});
 }
 
 using FreeLists = std::vector<std::vector<void*>>;  // one list per class
@@ -240,7 +242,7 @@ void* allocate(std::size_t bytes) {
   auto& s = setting();
   if (bytes > max_request) return nullptr;
   if (!s.caching) {
-    void* p = ::operator new(bytes, std::align_val_t{alignment}, std::nothrow);
+    void* p = ::operator new (bytes, std::align_val_t{alignment}, std::nothrow);
     if (p) count_out(bytes, false);
     return p;
   }
@@ -262,13 +264,14 @@ void* allocate(std::size_t bytes) {
 void release(void* block, std::size_t bytes) noexcept {
   auto& s = setting();
   if (!s.caching) {
-    ::operator delete(block, std::align_val_t{alignment});
+    ::operator delete (block, std::align_val_t{alignment});
     counters.in_use.fetch_sub(bytes, std::memory_order_relaxed);
     return;
   }
   const std::size_t index = class_index(bytes), size = size_of_class(index);
   counters.in_use.fetch_sub(size, std::memory_order_relaxed);
-  if (counters.cached.fetch_add(size, std::memory_order_relaxed) + size > s.cap.load(std::memory_order_relaxed)) {
+  if (counters.cached.fetch_add(size, std::memory_order_relaxed) + size >
+      s.cap.load(std::memory_order_relaxed)) {
     counters.cached.fetch_sub(size, std::memory_order_relaxed);  // the caches are full
     system_release(block, size);
     return;

@@ -1,8 +1,8 @@
 // The caching allocator of tensor buffers (Note [Caching allocator] in src/allocator.hpp). Counts are
 // exact: nothing else allocates while a test runs (TBB workers only run inside ops).
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
-#include <condition_variable>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -83,9 +83,11 @@ TEST_CASE("allocator: tensors get their buffers from it, and give them back") {
   {
     Tensor t = zeros({1000});  // 4,000 bytes
     CHECK(aligned(t.data<float>()));
-    CHECK(memory_stats().bytes_in_use == before.bytes_in_use + (alloc::caching() ? alloc::class_size(4000) : 4000));
+    CHECK(memory_stats().bytes_in_use ==
+          before.bytes_in_use + (alloc::caching() ? alloc::class_size(4000) : 4000));
     Tensor tiny = zeros({4});  // inline in its storage: not counted
-    CHECK(memory_stats().bytes_in_use == before.bytes_in_use + (alloc::caching() ? alloc::class_size(4000) : 4000));
+    CHECK(memory_stats().bytes_in_use ==
+          before.bytes_in_use + (alloc::caching() ? alloc::class_size(4000) : 4000));
   }
   CHECK(memory_stats().bytes_in_use == before.bytes_in_use);
   if (alloc::caching()) {
@@ -162,7 +164,8 @@ TEST_CASE("allocator: a block freed on another thread is reused after that threa
   empty_cache();
 }
 
-TEST_CASE("allocator: many threads allocating and freeing, blocks crossing threads, with empty_cache between") {
+TEST_CASE(
+    "allocator: many threads allocating and freeing, blocks crossing threads, with empty_cache between") {
   const MemoryStats before = memory_stats();
   std::mutex mutex;
   struct Block {
@@ -230,7 +233,8 @@ TEST_CASE("TAPEGRAD_CACHE_BYTES: a bad value is an error, not silence") {
   for (const char* bad : {"-1", "1G", " 5", "5 ", "abc", "1e9", "99999999999999999999999"}) {
     CAPTURE(bad);
     CHECK(test::message_of<ValueError>([&] { alloc::cache_bytes_from_environment(bad); }) ==
-          std::string("TAPEGRAD_CACHE_BYTES: the environment variable must be a whole number of bytes >= 0, got \"") +
+          std::string(
+              "TAPEGRAD_CACHE_BYTES: the environment variable must be a whole number of bytes >= 0, got \"") +
               bad + "\"");
   }
 }
