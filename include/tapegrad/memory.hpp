@@ -18,8 +18,8 @@ struct MemoryStats {
 // inside their tensor and are not counted.
 MemoryStats memory_stats();
 
-// Returns every cached buffer to the operating system; buffers in use are untouched. A cache that a
-// thread is using at that moment is emptied by that thread when it next allocates or frees.
+// Returns every cached buffer, of every thread's cache and the pool, to the operating system; buffers
+// in use are untouched. A thread's cache busy at that moment is waited for (a few instructions).
 void empty_cache();
 
 }  // namespace tapegrad
