@@ -128,17 +128,8 @@ void pool_put(Pool& g, void* p, std::size_t index) noexcept {
   }
 }
 
-class ThreadCache {
+class ThreadCache : public PerThread<ThreadCache> {
  public:
-  enum State : unsigned char { unborn, alive, dead };
-  static State& state() {
-    TAPEGRAD_FAST_TLS thread_local State s = unborn;  // trivially destructible: valid all thread long
-    return s;
-  }
-  static ThreadCache& local() {
-    TAPEGRAD_FAST_TLS thread_local ThreadCache cache;  // Note [Thread-local model] in internal.hpp
-    return cache;
-  }
 
   // Claims the cache for its owner; false when empty_cache() holds it (the caller uses the pool).
   bool claim() noexcept { return !busy_.exchange(true, std::memory_order_acquire); }
@@ -172,6 +163,7 @@ class ThreadCache {
   }
 
  private:
+  friend struct PerThread<ThreadCache>;
   ThreadCache() : free_(classes) {  // on the heap: a dlopen'ed library has little static TLS room
     auto& g = pool();
     std::lock_guard lock(g.mutex);

@@ -19,6 +19,24 @@
 
 namespace tapegrad::detail {
 
+// Note [Per-thread objects]: the block pool and the buffer cache keep one object per thread, built on
+// first use and destroyed at thread exit. Tensors can die after it during thread exit (the tape, another
+// thread_local, may outlive it), so each keeps a trivially destructible state, valid all thread long,
+// that says whether the object is not built yet, alive, or gone. Derived's constructor sets alive and
+// its destructor dead (befriend PerThread<Derived>).
+template <class Derived>
+struct PerThread {
+  enum State : unsigned char { unborn, alive, dead };
+  static State& state() {
+    TAPEGRAD_FAST_TLS thread_local State s = unborn;
+    return s;
+  }
+  static Derived& local() {
+    TAPEGRAD_FAST_TLS thread_local Derived object;  // Note [Thread-local model]
+    return object;
+  }
+};
+
 template <class E>
 [[noreturn]] void fail(std::string_view op, std::string_view rule, const std::string& observed,
                        const std::source_location& at) {

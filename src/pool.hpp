@@ -13,7 +13,7 @@
 
 namespace tapegrad::detail {
 
-class BlockPool {
+class BlockPool : PerThread<BlockPool> {
  public:
   static constexpr std::size_t block_bytes = 256;
   static constexpr std::size_t block_align = 64;
@@ -41,15 +41,7 @@ class BlockPool {
   }
 
  private:
-  enum State : unsigned char { unborn, alive, dead };
-  static State& state() {
-    TAPEGRAD_FAST_TLS thread_local State s = unborn;  // trivially destructible: valid all thread long
-    return s;
-  }
-  static BlockPool& local() {
-    TAPEGRAD_FAST_TLS thread_local BlockPool pool;  // Note [Thread-local model] in internal.hpp
-    return pool;
-  }
+  friend struct PerThread<BlockPool>;
   BlockPool() { state() = alive; }
   ~BlockPool() {
     state() = dead;
