@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 #include <string>
 
 #include <tapegrad/tapegrad.hpp>
@@ -17,6 +19,16 @@ inline Tensor sample(const Shape& shape, double low = -2.0, double high = 2.0) {
   Tensor t = uniform(shape, low, high, float64, &gen);
   t.requires_grad_();
   return t;
+}
+
+// Calls f.template operator()<Op>(index) for each op type of the tuple Ops (an op list of
+// src/kernels/formulas.hpp), index counting from 0: the op's slot in the SIMD tables.
+template <class Ops, class F>
+void for_each_op(F&& f) {
+  [&]<class... Op>(std::tuple<Op...>*) {
+    int index = 0;
+    (f.template operator()<Op>(index++), ...);
+  }(static_cast<Ops*>(nullptr));
 }
 
 inline void check_close(const Tensor& actual, const std::vector<double>& expected, double tol = 1e-6) {

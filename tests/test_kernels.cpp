@@ -10,6 +10,7 @@
 
 using namespace tapegrad;
 namespace k = tapegrad::kernels;
+using test::for_each_op;
 
 namespace {
 
@@ -51,94 +52,80 @@ constexpr double tolerance() {
 TEST_CASE("SIMD unary kernels and their fused backward match the float64 formula") {
   for (const auto* table : tables()) {
     INFO("isa " << std::string(table->isa));
-    [&]<class... Ops>(std::tuple<Ops...>*) {
-      int id = 0;
-      (
-          [&] {
-            using Op = Ops;
-            INFO("op " << Op::name);
-            const k::Params& p = Op::domain.params;
-            auto run = [&]<class T>(int slot) {
-              for (auto n : sizes) {
-                INFO("n " << n);
-                auto x64 = values(n, Op::domain.low, Op::domain.high, 1 + static_cast<std::uint64_t>(n));
-                auto gy64 = values(n, -1.0, 1.0, 99);
-                auto x = cast<T>(x64), gy = cast<T>(gy64);
-                std::vector<T> y(static_cast<std::size_t>(n) + 1, T(-7)), gx(static_cast<std::size_t>(n) + 1, T(-7));
-                table->unary[id][slot](n, x.data(), y.data(), p);
-                CHECK(y.back() == T(-7));  // nothing written past the end
-                std::vector<double> expected_y(x64.size()), expected_gx(x64.size());
-                std::vector<T> y_in(x.size());
-                for (std::size_t i = 0; i < x.size(); ++i) {
-                  const double xi = static_cast<double>(x[i]);
-                  expected_y[i] = Op::forward(xi, p);
-                  y_in[i] = static_cast<T>(expected_y[i]);
-                  expected_gx[i] = Op::backward(xi, static_cast<double>(y_in[i]), static_cast<double>(gy[i]), p);
-                }
-                y.pop_back();
-                check_values(y, expected_y, tolerance<T>());
-                table->unary_backward[id][slot](n, x.data(), y_in.data(), gy.data(), gx.data(), p);
-                CHECK(gx.back() == T(-7));
-                gx.pop_back();
-                check_values(gx, expected_gx, 4 * tolerance<T>());
-              }
-            };
-            run.template operator()<float>(0);
-            run.template operator()<double>(1);
-            ++id;
-          }(),
-          ...);
-    }(static_cast<k::unary_ops*>(nullptr));
+    for_each_op<k::unary_ops>([&]<class Op>(int id) {
+      INFO("op " << Op::name);
+      const k::Params& p = Op::domain.params;
+      auto run = [&]<class T>(int slot) {
+        for (auto n : sizes) {
+          INFO("n " << n);
+          auto x64 = values(n, Op::domain.low, Op::domain.high, 1 + static_cast<std::uint64_t>(n));
+          auto gy64 = values(n, -1.0, 1.0, 99);
+          auto x = cast<T>(x64), gy = cast<T>(gy64);
+          std::vector<T> y(static_cast<std::size_t>(n) + 1, T(-7)), gx(static_cast<std::size_t>(n) + 1, T(-7));
+          table->unary[id][slot](n, x.data(), y.data(), p);
+          CHECK(y.back() == T(-7));  // nothing written past the end
+          std::vector<double> expected_y(x64.size()), expected_gx(x64.size());
+          std::vector<T> y_in(x.size());
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const double xi = static_cast<double>(x[i]);
+            expected_y[i] = Op::forward(xi, p);
+            y_in[i] = static_cast<T>(expected_y[i]);
+            expected_gx[i] = Op::backward(xi, static_cast<double>(y_in[i]), static_cast<double>(gy[i]), p);
+          }
+          y.pop_back();
+          check_values(y, expected_y, tolerance<T>());
+          table->unary_backward[id][slot](n, x.data(), y_in.data(), gy.data(), gx.data(), p);
+          CHECK(gx.back() == T(-7));
+          gx.pop_back();
+          check_values(gx, expected_gx, 4 * tolerance<T>());
+        }
+      };
+      run.template operator()<float>(0);
+      run.template operator()<double>(1);
+    });
   }
 }
 
 TEST_CASE("SIMD binary kernels, forward and both gradients, in every broadcast mode") {
   for (const auto* table : tables()) {
     INFO("isa " << std::string(table->isa));
-    [&]<class... Ops>(std::tuple<Ops...>*) {
-      int id = 0;
-      (
-          [&] {
-            using Op = Ops;
-            if constexpr (Op::differentiable) {
-              INFO("op " << Op::name);
-              auto run = [&]<class T>(int slot) {
-                for (int mode : {k::both_vectors, k::b_scalar, k::a_scalar}) {
-                  for (auto n : sizes) {
-                    INFO("n " << n << ", mode " << mode);
-                    auto a = cast<T>(values(std::max<std::int64_t>(n, 1), Op::domain.low, Op::domain.high, 3));
-                    auto b = cast<T>(values(std::max<std::int64_t>(n, 1), Op::domain.low, Op::domain.high, 4));
-                    auto gy = cast<T>(values(std::max<std::int64_t>(n, 1), -1.0, 1.0, 5));
-                    auto av = [&](std::size_t i) { return static_cast<double>(mode == k::a_scalar ? a[0] : a[i]); };
-                    auto bv = [&](std::size_t i) { return static_cast<double>(mode == k::b_scalar ? b[0] : b[i]); };
-                    std::vector<T> y(static_cast<std::size_t>(n) + 1, T(-7));
-                    table->binary[id][slot][mode](n, a.data(), b.data(), y.data());
-                    CHECK(y.back() == T(-7));
-                    y.pop_back();
-                    std::vector<double> expected(static_cast<std::size_t>(n));
-                    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = Op::forward(av(i), bv(i));
-                    check_values(y, expected, tolerance<T>());
-                    for (int which = 0; which < 2; ++which) {
-                      std::vector<T> g(static_cast<std::size_t>(n) + 1, T(-7));
-                      table->binary_backward[id][slot][which][mode](n, a.data(), b.data(), y.data(), gy.data(), g.data());
-                      CHECK(g.back() == T(-7));
-                      g.pop_back();
-                      for (std::size_t i = 0; i < expected.size(); ++i) {
-                        double yi = static_cast<double>(y[i]), gi = static_cast<double>(gy[i]);
-                        expected[i] = which == 0 ? Op::grad_a(av(i), bv(i), yi, gi) : Op::grad_b(av(i), bv(i), yi, gi);
-                      }
-                      check_values(g, expected, 8 * tolerance<T>());
-                    }
-                  }
+    for_each_op<k::binary_ops>([&]<class Op>(int id) {
+      if constexpr (Op::differentiable) {
+        INFO("op " << Op::name);
+        auto run = [&]<class T>(int slot) {
+          for (int mode : {k::both_vectors, k::b_scalar, k::a_scalar}) {
+            for (auto n : sizes) {
+              INFO("n " << n << ", mode " << mode);
+              auto a = cast<T>(values(std::max<std::int64_t>(n, 1), Op::domain.low, Op::domain.high, 3));
+              auto b = cast<T>(values(std::max<std::int64_t>(n, 1), Op::domain.low, Op::domain.high, 4));
+              auto gy = cast<T>(values(std::max<std::int64_t>(n, 1), -1.0, 1.0, 5));
+              auto av = [&](std::size_t i) { return static_cast<double>(mode == k::a_scalar ? a[0] : a[i]); };
+              auto bv = [&](std::size_t i) { return static_cast<double>(mode == k::b_scalar ? b[0] : b[i]); };
+              std::vector<T> y(static_cast<std::size_t>(n) + 1, T(-7));
+              table->binary[id][slot][mode](n, a.data(), b.data(), y.data());
+              CHECK(y.back() == T(-7));
+              y.pop_back();
+              std::vector<double> expected(static_cast<std::size_t>(n));
+              for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = Op::forward(av(i), bv(i));
+              check_values(y, expected, tolerance<T>());
+              for (int which = 0; which < 2; ++which) {
+                std::vector<T> g(static_cast<std::size_t>(n) + 1, T(-7));
+                table->binary_backward[id][slot][which][mode](n, a.data(), b.data(), y.data(), gy.data(), g.data());
+                CHECK(g.back() == T(-7));
+                g.pop_back();
+                for (std::size_t i = 0; i < expected.size(); ++i) {
+                  double yi = static_cast<double>(y[i]), gi = static_cast<double>(gy[i]);
+                  expected[i] = which == 0 ? Op::grad_a(av(i), bv(i), yi, gi) : Op::grad_b(av(i), bv(i), yi, gi);
                 }
-              };
-              run.template operator()<float>(0);
-              run.template operator()<double>(1);
+                check_values(g, expected, 8 * tolerance<T>());
+              }
             }
-            ++id;
-          }(),
-          ...);
-    }(static_cast<k::binary_ops*>(nullptr));
+          }
+        };
+        run.template operator()<float>(0);
+        run.template operator()<double>(1);
+      }
+    });
   }
 }
 

@@ -18,6 +18,7 @@
 
 using namespace tapegrad;
 using test::sample;
+using test::for_each_op;
 namespace k = tapegrad::kernels;
 
 namespace {
@@ -75,64 +76,54 @@ std::vector<std::pair<Tensor, Tensor>> binary_samples(const k::Domain& d) {
 
 TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty samples") {
   std::size_t ops = 0, gradchecks = 0;
-  [&]<class... Ops>(std::tuple<Ops...>*) {
-    (
-        [&] {
-          using Op = Ops;
-          ++ops;
-          INFO("op: " << Op::name);
-          auto it = unary_functions().find(Op::name);
-          REQUIRE_MESSAGE(it != unary_functions().end(), "no public function in the test table for " << Op::name);
-          const Unary& f = it->second;
-          for (const Tensor& x : unary_samples(Op::domain)) {
-            INFO("shape " << to_string(x.shape()));
-            ++gradchecks;
-            CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], Op::domain.params); }, {x}));
-            // forward against the scalar formula in double
-            Tensor y = f(x, Op::domain.params);
-            CHECK(y.shape() == x.shape());
-            std::vector<double> xv = x.detach().to_vector<double>(), yv = y.detach().to_vector<double>();
-            for (std::size_t i = 0; i < xv.size(); ++i)
-              CHECK(yv[i] == doctest::Approx(Op::forward(xv[i], Op::domain.params)).epsilon(1e-12));
-          }
-        }(),
-        ...);
-  }(static_cast<k::unary_ops*>(nullptr));
+  for_each_op<k::unary_ops>([&]<class Op>(int) {
+    ++ops;
+    INFO("op: " << Op::name);
+    auto it = unary_functions().find(Op::name);
+    REQUIRE_MESSAGE(it != unary_functions().end(), "no public function in the test table for " << Op::name);
+    const Unary& f = it->second;
+    for (const Tensor& x : unary_samples(Op::domain)) {
+      INFO("shape " << to_string(x.shape()));
+      ++gradchecks;
+      CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], Op::domain.params); }, {x}));
+      // forward against the scalar formula in double
+      Tensor y = f(x, Op::domain.params);
+      CHECK(y.shape() == x.shape());
+      std::vector<double> xv = x.detach().to_vector<double>(), yv = y.detach().to_vector<double>();
+      for (std::size_t i = 0; i < xv.size(); ++i)
+        CHECK(yv[i] == doctest::Approx(Op::forward(xv[i], Op::domain.params)).epsilon(1e-12));
+    }
+  });
   CHECK(ops == unary_functions().size());
   MESSAGE(ops << " unary ops, " << gradchecks << " gradchecks");
 }
 
 TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked when not differentiable") {
   std::size_t ops = 0, gradchecks = 0;
-  [&]<class... Ops>(std::tuple<Ops...>*) {
-    (
-        [&] {
-          using Op = Ops;
-          ++ops;
-          INFO("op: " << Op::name);
-          auto it = binary_functions().find(Op::name);
-          REQUIRE_MESSAGE(it != binary_functions().end(), "no public function in the test table for " << Op::name);
-          const Binary& f = it->second;
-          for (auto [a, b] : binary_samples(Op::domain)) {
-            INFO("shapes " << to_string(a.shape()) << " and " << to_string(b.shape()));
-            Tensor y = f(a, b);
-            CHECK(y.shape() == broadcast_shapes(a.shape(), b.shape()));
-            if constexpr (Op::differentiable) {
-              ++gradchecks;
-              CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, {a, b}));
-            } else {
-              CHECK(y.dtype() == int64);
-              CHECK_FALSE(y.requires_grad());
-            }
-            Tensor ab = broadcast_to(a.detach(), y.shape()).contiguous(), bb = broadcast_to(b.detach(), y.shape()).contiguous();
-            std::vector<double> av = ab.to_vector<double>(), bv = bb.to_vector<double>();
-            std::vector<double> yv = y.detach().to(float64).to_vector<double>();
-            for (std::size_t i = 0; i < yv.size(); ++i)
-              CHECK(yv[i] == doctest::Approx(Op::forward(av[i], bv[i])).epsilon(1e-12));
-          }
-        }(),
-        ...);
-  }(static_cast<k::binary_ops*>(nullptr));
+  for_each_op<k::binary_ops>([&]<class Op>(int) {
+    ++ops;
+    INFO("op: " << Op::name);
+    auto it = binary_functions().find(Op::name);
+    REQUIRE_MESSAGE(it != binary_functions().end(), "no public function in the test table for " << Op::name);
+    const Binary& f = it->second;
+    for (auto [a, b] : binary_samples(Op::domain)) {
+      INFO("shapes " << to_string(a.shape()) << " and " << to_string(b.shape()));
+      Tensor y = f(a, b);
+      CHECK(y.shape() == broadcast_shapes(a.shape(), b.shape()));
+      if constexpr (Op::differentiable) {
+        ++gradchecks;
+        CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, {a, b}));
+      } else {
+        CHECK(y.dtype() == int64);
+        CHECK_FALSE(y.requires_grad());
+      }
+      Tensor ab = broadcast_to(a.detach(), y.shape()).contiguous(), bb = broadcast_to(b.detach(), y.shape()).contiguous();
+      std::vector<double> av = ab.to_vector<double>(), bv = bb.to_vector<double>();
+      std::vector<double> yv = y.detach().to(float64).to_vector<double>();
+      for (std::size_t i = 0; i < yv.size(); ++i)
+        CHECK(yv[i] == doctest::Approx(Op::forward(av[i], bv[i])).epsilon(1e-12));
+    }
+  });
   CHECK(ops == binary_functions().size());
   MESSAGE(ops << " binary ops, " << gradchecks << " gradchecks");
 }
@@ -393,137 +384,113 @@ Tensor tensor_of(const std::vector<T>& v) {
 }  // namespace
 
 TEST_CASE("every unary op gives PyTorch's value and gradient at NaN, contiguous and strided") {
-  [&]<class... Ops>(std::tuple<Ops...>*) {
-    (
-        [&] {
-          using Op = Ops;
-          INFO("op: " << Op::name);
-          auto rows = rows_of(nan_unary_rows, Op::name);
-          REQUIRE_MESSAGE(rows.size() == 1, "no torch row for " << Op::name << ": rerun tests/fixtures/make_nan.py");
-          const NanUnaryRow& row = rows[0];
-          CHECK(row.a == Op::domain.params.a);  // the fixture's parameters are still the domain's
-          CHECK(row.b == Op::domain.params.b);
-          const Unary& f = unary_functions().at(Op::name);
-          const auto v = nan_values(NAN, Op::domain.low, Op::domain.high);
-          for (DType dtype : {float32, float64}) {
-            for (bool strided : {false, true}) {
-              INFO(dtype_name(dtype) << ", " << std::string(strided ? "strided" : "contiguous"));
-              Tensor x = nan_leaf(v, dtype, strided);
-              Tensor y = f(x, Op::domain.params);
-              check_nan_positions(y, row.y);
-              y.backward(full(y.shape(), nan_gy, dtype));
-              check_nan_positions(x.grad(), row.gx);
-            }
-          }
-        }(),
-        ...);
-  }(static_cast<k::unary_ops*>(nullptr));
+  for_each_op<k::unary_ops>([&]<class Op>(int) {
+    INFO("op: " << Op::name);
+    auto rows = rows_of(nan_unary_rows, Op::name);
+    REQUIRE_MESSAGE(rows.size() == 1, "no torch row for " << Op::name << ": rerun tests/fixtures/make_nan.py");
+    const NanUnaryRow& row = rows[0];
+    CHECK(row.a == Op::domain.params.a);  // the fixture's parameters are still the domain's
+    CHECK(row.b == Op::domain.params.b);
+    const Unary& f = unary_functions().at(Op::name);
+    const auto v = nan_values(NAN, Op::domain.low, Op::domain.high);
+    for (DType dtype : {float32, float64}) {
+      for (bool strided : {false, true}) {
+        INFO(dtype_name(dtype) << ", " << std::string(strided ? "strided" : "contiguous"));
+        Tensor x = nan_leaf(v, dtype, strided);
+        Tensor y = f(x, Op::domain.params);
+        check_nan_positions(y, row.y);
+        y.backward(full(y.shape(), nan_gy, dtype));
+        check_nan_positions(x.grad(), row.gx);
+      }
+    }
+  });
 }
 
 TEST_CASE("SIMD unary kernels of every instruction set give PyTorch's value and gradient at NaN") {
   for (const auto* table : nan_tables()) {
     INFO("isa " << std::string(table->isa));
-    [&]<class... Ops>(std::tuple<Ops...>*) {
-      int id = 0;
-      (
-          [&] {
-            using Op = Ops;
-            INFO("op: " << Op::name);
-            const NanUnaryRow row = rows_of(nan_unary_rows, Op::name).at(0);
-            auto run = [&]<class T>(int slot) {
-              auto x = as<T>(nan_values(NAN, Op::domain.low, Op::domain.high));
-              std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), gx(nan_n);
-              table->unary[id][slot](nan_n, x.data(), y.data(), Op::domain.params);
-              table->unary_backward[id][slot](nan_n, x.data(), y.data(), gy.data(), gx.data(), Op::domain.params);
-              check_nan_positions(tensor_of(y), row.y);
-              check_nan_positions(tensor_of(gx), row.gx);
-            };
-            run.template operator()<float>(0);
-            run.template operator()<double>(1);
-            ++id;
-          }(),
-          ...);
-    }(static_cast<k::unary_ops*>(nullptr));
+    for_each_op<k::unary_ops>([&]<class Op>(int id) {
+      INFO("op: " << Op::name);
+      const NanUnaryRow row = rows_of(nan_unary_rows, Op::name).at(0);
+      auto run = [&]<class T>(int slot) {
+        auto x = as<T>(nan_values(NAN, Op::domain.low, Op::domain.high));
+        std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), gx(nan_n);
+        table->unary[id][slot](nan_n, x.data(), y.data(), Op::domain.params);
+        table->unary_backward[id][slot](nan_n, x.data(), y.data(), gy.data(), gx.data(), Op::domain.params);
+        check_nan_positions(tensor_of(y), row.y);
+        check_nan_positions(tensor_of(gx), row.gx);
+      };
+      run.template operator()<float>(0);
+      run.template operator()<double>(1);
+    });
   }
 }
 
 TEST_CASE("every binary op gives PyTorch's value and gradients with NaN on either side") {
-  [&]<class... Ops>(std::tuple<Ops...>*) {
-    (
-        [&] {
-          using Op = Ops;
-          INFO("op: " << Op::name);
-          auto rows = rows_of(nan_binary_rows, Op::name);
-          REQUIRE_MESSAGE(rows.size() >= 3, "no torch rows for " << Op::name << ": rerun tests/fixtures/make_nan.py");
-          const Binary& f = binary_functions().at(Op::name);
-          for (const NanBinaryRow& row : rows) {
-            INFO("a " << row.a << ", b " << row.b);
-            const auto av = nan_values(row.a, Op::domain.low, Op::domain.high);
-            const auto bv = nan_values(row.b, Op::domain.high, Op::domain.low);
-            for (DType dtype : {float32, float64}) {
-              // both vectors (contiguous, strided), then one side a 0-d tensor holding the row's value
-              for (int layout = 0; layout < 4; ++layout) {
-                INFO(dtype_name(dtype) << ", layout " << layout);
-                const bool strided = layout == 1;
-                Tensor a = layout == 3 ? full({}, row.a, dtype) : nan_leaf(av, dtype, strided);
-                Tensor b = layout == 2 ? full({}, row.b, dtype) : nan_leaf(bv, dtype, strided);
-                if (layout >= 2) (layout == 3 ? a : b).requires_grad_();
-                Tensor y = f(a, b);
-                // with a 0-d NaN side, every position is a NaN position
-                const bool all_nan = (layout == 2 && std::isnan(row.b)) || (layout == 3 && std::isnan(row.a));
-                check_nan_positions(y, row.y, all_nan);
-                if constexpr (Op::differentiable) {
-                  y.backward(full(y.shape(), nan_gy, dtype));
-                  if (a.dim() > 0) check_nan_positions(a.grad(), row.ga, all_nan);
-                  if (b.dim() > 0) check_nan_positions(b.grad(), row.gb, all_nan);
-                } else {
-                  CHECK(y.dtype() == int64);
-                }
-              }
-            }
+  for_each_op<k::binary_ops>([&]<class Op>(int) {
+    INFO("op: " << Op::name);
+    auto rows = rows_of(nan_binary_rows, Op::name);
+    REQUIRE_MESSAGE(rows.size() >= 3, "no torch rows for " << Op::name << ": rerun tests/fixtures/make_nan.py");
+    const Binary& f = binary_functions().at(Op::name);
+    for (const NanBinaryRow& row : rows) {
+      INFO("a " << row.a << ", b " << row.b);
+      const auto av = nan_values(row.a, Op::domain.low, Op::domain.high);
+      const auto bv = nan_values(row.b, Op::domain.high, Op::domain.low);
+      for (DType dtype : {float32, float64}) {
+        // both vectors (contiguous, strided), then one side a 0-d tensor holding the row's value
+        for (int layout = 0; layout < 4; ++layout) {
+          INFO(dtype_name(dtype) << ", layout " << layout);
+          const bool strided = layout == 1;
+          Tensor a = layout == 3 ? full({}, row.a, dtype) : nan_leaf(av, dtype, strided);
+          Tensor b = layout == 2 ? full({}, row.b, dtype) : nan_leaf(bv, dtype, strided);
+          if (layout >= 2) (layout == 3 ? a : b).requires_grad_();
+          Tensor y = f(a, b);
+          // with a 0-d NaN side, every position is a NaN position
+          const bool all_nan = (layout == 2 && std::isnan(row.b)) || (layout == 3 && std::isnan(row.a));
+          check_nan_positions(y, row.y, all_nan);
+          if constexpr (Op::differentiable) {
+            y.backward(full(y.shape(), nan_gy, dtype));
+            if (a.dim() > 0) check_nan_positions(a.grad(), row.ga, all_nan);
+            if (b.dim() > 0) check_nan_positions(b.grad(), row.gb, all_nan);
+          } else {
+            CHECK(y.dtype() == int64);
           }
-        }(),
-        ...);
-  }(static_cast<k::binary_ops*>(nullptr));
+        }
+      }
+    }
+  });
 }
 
 TEST_CASE("SIMD binary kernels of every instruction set give PyTorch's value and gradients at NaN") {
   for (const auto* table : nan_tables()) {
     INFO("isa " << std::string(table->isa));
-    [&]<class... Ops>(std::tuple<Ops...>*) {
-      int id = 0;
-      (
-          [&] {
-            using Op = Ops;
-            if constexpr (Op::differentiable) {
-              INFO("op: " << Op::name);
-              for (const NanBinaryRow& row : rows_of(nan_binary_rows, Op::name)) {
-                INFO("a " << row.a << ", b " << row.b);
-                auto run = [&]<class T>(int slot) {
-                  for (int mode : {k::both_vectors, k::b_scalar, k::a_scalar}) {
-                    INFO("mode " << mode);
-                    auto a = as<T>(nan_values(row.a, Op::domain.low, Op::domain.high));
-                    auto b = as<T>(nan_values(row.b, Op::domain.high, Op::domain.low));
-                    if (mode == k::a_scalar) a.assign(nan_n, T(row.a));
-                    if (mode == k::b_scalar) b.assign(nan_n, T(row.b));
-                    const bool all_nan = (mode == k::a_scalar && std::isnan(row.a)) || (mode == k::b_scalar && std::isnan(row.b));
-                    std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), ga(nan_n), gb(nan_n);
-                    table->binary[id][slot][mode](nan_n, a.data(), b.data(), y.data());
-                    table->binary_backward[id][slot][0][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), ga.data());
-                    table->binary_backward[id][slot][1][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), gb.data());
-                    check_nan_positions(tensor_of(y), row.y, all_nan);
-                    check_nan_positions(tensor_of(ga), row.ga, all_nan);
-                    check_nan_positions(tensor_of(gb), row.gb, all_nan);
-                  }
-                };
-                run.template operator()<float>(0);
-                run.template operator()<double>(1);
-              }
+    for_each_op<k::binary_ops>([&]<class Op>(int id) {
+      if constexpr (Op::differentiable) {
+        INFO("op: " << Op::name);
+        for (const NanBinaryRow& row : rows_of(nan_binary_rows, Op::name)) {
+          INFO("a " << row.a << ", b " << row.b);
+          auto run = [&]<class T>(int slot) {
+            for (int mode : {k::both_vectors, k::b_scalar, k::a_scalar}) {
+              INFO("mode " << mode);
+              auto a = as<T>(nan_values(row.a, Op::domain.low, Op::domain.high));
+              auto b = as<T>(nan_values(row.b, Op::domain.high, Op::domain.low));
+              if (mode == k::a_scalar) a.assign(nan_n, T(row.a));
+              if (mode == k::b_scalar) b.assign(nan_n, T(row.b));
+              const bool all_nan = (mode == k::a_scalar && std::isnan(row.a)) || (mode == k::b_scalar && std::isnan(row.b));
+              std::vector<T> y(nan_n), gy(nan_n, T(nan_gy)), ga(nan_n), gb(nan_n);
+              table->binary[id][slot][mode](nan_n, a.data(), b.data(), y.data());
+              table->binary_backward[id][slot][0][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), ga.data());
+              table->binary_backward[id][slot][1][mode](nan_n, a.data(), b.data(), y.data(), gy.data(), gb.data());
+              check_nan_positions(tensor_of(y), row.y, all_nan);
+              check_nan_positions(tensor_of(ga), row.ga, all_nan);
+              check_nan_positions(tensor_of(gb), row.gb, all_nan);
             }
-            ++id;
-          }(),
-          ...);
-    }(static_cast<k::binary_ops*>(nullptr));
+          };
+          run.template operator()<float>(0);
+          run.template operator()<double>(1);
+        }
+      }
+    });
   }
 }
 

@@ -62,7 +62,7 @@ bool is_scalar(char kind) { return kind == 'i' || kind == 'f'; }
 TEST_CASE("every binary op and operator promotes dtypes like PyTorch, on tensors, 0-d tensors and scalars") {
   // every op of the list has rows (a new op must be added to make_promotion.py)
   std::vector<std::string_view> names;
-  [&]<class... Ops>(std::tuple<Ops...>*) { (names.push_back(Ops::name), ...); }(static_cast<k::binary_ops*>(nullptr));
+  test::for_each_op<k::binary_ops>([&]<class Op>(int) { names.push_back(Op::name); });
   for (std::string_view name : names) {
     auto rows = std::count_if(promotion_rows.begin(), promotion_rows.end(), [&](const PromotionRow& r) { return r.op == name; });
     CHECK_MESSAGE(rows >= 36, "no promotion rows for " << name << ": rerun tests/fixtures/make_promotion.py");
