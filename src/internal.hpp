@@ -172,6 +172,9 @@ inline std::string describe(const Tensor& t) {
   return (t.dim() == 0 ? "0-d " : "") + std::string(dtype_name(t.dtype())) + " tensor";
 }
 
+// Adds g into leaf.grad (Note [Leaf gradients] in leaf_grad.cpp).
+void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g);
+
 // Bumps the version counter of x's storage (an in-place write happened).
 void bump_version(const Tensor& x);
 

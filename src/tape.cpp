@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <span>
 
 #include "internal.hpp"
@@ -173,15 +172,7 @@ struct BackwardRun {
         if (impl == edge.leaf.get()) results[slot] = add(results[slot], g);
       return;
     }
-    // A leaf's .grad() owns its storage: the first gradient is copied, later ones are summed out of
-    // place, so neither aliases a tensor the user or another op holds.
-    // Leaves (parameters) may be shared by graphs on several threads: their .grad() is updated
-    // under one lock (uncontended: one lock per leaf use per backward).
-    static std::mutex leaf_grad_mutex;
-    std::lock_guard lock(leaf_grad_mutex);
-    Tensor current = edge.leaf->grad ? Tensor(edge.leaf->grad) : Tensor();
-    Tensor next = current.defined() ? add(current, g) : kernels::cast(g, g.dtype());
-    edge.leaf->grad = next.impl_ptr();
+    accumulate_leaf_grad(*edge.leaf, g);
   }
 
   void run(Entry& e) {
