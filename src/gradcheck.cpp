@@ -1,6 +1,7 @@
 // gradcheck: the analytic Jacobian (from the tape) against central differences, in float64.
 #include "tapegrad/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <ostream>
@@ -211,18 +212,18 @@ struct Checker {
 }  // namespace
 
 namespace {
-void check_options(const GradcheckOptions& o, const std::source_location& at) {
+void check_options(std::string_view op, const GradcheckOptions& o, const std::source_location& at) {
   if (!(o.eps > 0 && std::isfinite(o.eps)))
-    detail::fail<ValueError>("gradcheck", "eps must be positive and finite", "eps " + number(o.eps), at);
+    detail::fail<ValueError>(op, "eps must be positive and finite", "eps " + number(o.eps), at);
   if (!(o.atol >= 0 && std::isfinite(o.atol) && o.rtol >= 0 && std::isfinite(o.rtol)))
-    detail::fail<ValueError>("gradcheck", "atol and rtol must be non-negative and finite",
+    detail::fail<ValueError>(op, "atol and rtol must be non-negative and finite",
                              "atol " + number(o.atol) + ", rtol " + number(o.rtol), at);
 }
 }  // namespace
 
 GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options, std::source_location at) {
-  check_options(options, at);
+  check_options("gradcheck", options, at);
   Checker c{f, options, {}, {}, {}};
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& x = inputs[i];
@@ -246,6 +247,63 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
   for (const auto& note : c.notes) result.message += (result.message.empty() ? "" : "; ") + note;
   if (!result.ok && options.raise_exception)
     detail::fail<GraphError>("gradcheck", "analytic and numeric gradients must agree", result.message, at);
+  return result;
+}
+
+GradcheckResult gradgradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options, std::source_location at) {
+  check_options("gradgradcheck", options, at);
+  const std::size_t n = inputs.size();
+  std::vector<bool> wanted(n);
+  std::vector<Tensor> copies;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tensor& x = inputs[i];
+    const bool floating = x.defined() && is_floating(x.dtype());
+    wanted[i] = floating && x.requires_grad();
+    copies.push_back(floating ? x.detach().to(float64) : x);
+  }
+  if (std::find(wanted.begin(), wanted.end(), true) == wanted.end())
+    detail::fail<ValueError>("gradgradcheck", "at least one floating input must require grad (requires_grad_())",
+                             std::to_string(n) + " inputs, none requiring grad", at);
+  // One random weight per floating output, its shape from a first call.
+  std::vector<Tensor> ys;
+  {
+    NoGradGuard no_grad;
+    ys = f(copies);
+  }
+  Generator gen(options.seed + 0x9e3779b97f4a7c15ULL);
+  std::vector<Tensor> all = inputs;
+  std::vector<std::size_t> weight_of(ys.size(), 0);  // output -> position in `all` (0: none)
+  for (std::size_t k = 0; k < ys.size(); ++k) {
+    if (!ys[k].defined() || !is_floating(ys[k].dtype())) continue;
+    weight_of[k] = all.size();
+    all.push_back(normal(ys[k].shape(), 0.0, 1.0, float64, &gen).requires_grad_());
+  }
+  TensorFunction first_order = [f, n, wanted, weight_of](const std::vector<Tensor>& args) {
+    EnableGradGuard enable;  // gradcheck evaluates under NoGradGuard; this function must record
+    std::vector<Tensor> xs(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<Tensor> outs, weights, wrt;
+    std::vector<Tensor> values = f(xs);
+    for (std::size_t k = 0; k < values.size() && k < weight_of.size(); ++k)
+      if (weight_of[k] && values[k].requires_grad()) {
+        outs.push_back(values[k]);
+        weights.push_back(args[weight_of[k]].to(values[k].dtype()));
+      }
+    for (std::size_t i = 0; i < n; ++i)
+      if (wanted[i]) wrt.push_back(xs[i]);
+    if (outs.empty()) {
+      std::vector<Tensor> none;
+      for (const auto& x : wrt) none.push_back(zeros_like(x));
+      return none;
+    }
+    return grad(outs, wrt, weights, /*retain_graph=*/true, /*create_graph=*/true);
+  };
+  GradcheckOptions inner = options;
+  inner.raise_exception = false;
+  GradcheckResult result = gradcheck(first_order, all, inner, at);
+  if (!result.ok) result.message = "second order: " + result.message;
+  if (!result.ok && options.raise_exception)
+    detail::fail<GraphError>("gradgradcheck", "analytic and numeric second derivatives must agree", result.message, at);
   return result;
 }
 

@@ -322,10 +322,10 @@ void Tensor::set_grad(const Tensor& g, std::source_location at) {
   self.grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph, std::source_location at) const {
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph, std::source_location at) const {
   detail::require_defined("backward", *this, at);
   tapegrad::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
-                     retain_graph, at);
+                     retain_graph, create_graph, at);
 }
 
 // ------------------------------------------------------------------ in-place

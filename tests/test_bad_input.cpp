@@ -59,6 +59,8 @@ const std::map<std::string, std::string> exempt = {
     {"Backward::num_inputs", "accessor of the running backward"},
     {"Backward::op", "accessor of the running backward"},
     {"Backward::where", "accessor of the running backward"},
+    {"Backward::create_graph", "accessor of the running backward"},
+    {"EnableGradGuard::EnableGradGuard", "takes no input"},
     {"Context::save_for_backward", "any tensors may be saved (undefined ones too)"},
     {"Context::saved", "accessor"},
     {"Context::needs_input_grad", "an index out of range answers false"},
@@ -242,6 +244,13 @@ Tensor wrong_square(const std::vector<Tensor>& xs) {
   const Tensor& x = xs[0];
   return record("wrong_square", {x}, sum(x.detach() * x.detach()), {},
                 [](Backward& b) { b.accumulate(0, b.gy() * ones(b.input_shape(0), float64)); });
+}
+
+// sum(x^2) whose backward reads x detached: the first derivative is right, the second is 0.
+Tensor flat_backward_square(const std::vector<Tensor>& xs) {
+  const Tensor& x = xs[0];
+  return record("flat_backward_square", {x}, sum(x.detach() * x.detach()), {x},
+                [](Backward& b) { b.accumulate(0, b.gy() * b.saved(0).detach() * 2.0); });
 }
 
 // A loss recorded inside a TapeScope that has ended.
@@ -453,11 +462,19 @@ void tensor_rows(Catalogue& row) {
   row("Backward::input_dtype", [] { sum(custom(leaf(), [](Backward& b) { b.input_dtype(1); })).backward(); }, Expect::graph, "custom");
   row("Backward::accumulate", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate(1, b.gy()); })).backward(); }, Expect::graph, "custom");
   row("Backward::accumulate", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate(0, zeros({5}, float64)); })).backward(); }, Expect::graph, "custom");
+  // A region outside the input's [3] gradient, a mismatched rank, and a gradient of another shape.
+  row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {1}, 1); })).backward(); }, Expect::graph, "custom");
+  row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {2}, {1}, 0); })).backward(); }, Expect::graph, "custom");
   row("Function::apply", [] { sum(TwoGrads::apply(leaf())).backward(); }, Expect::graph, "two_grads");
   row("Context::get", [] { Context().get<double>("factor"); }, Expect::value, "Context::get");  // was std::out_of_range
   row("Context::get", [] { Context c; c.set("factor", 2); c.get<double>("factor"); }, Expect::value, "Context::get");  // was std::bad_any_cast
   row.outcome("will_record", "undefined inputs are not recorded", [] { CHECK(!will_record({undef(), f23()})); });
   row("gradcheck", [] { gradcheck(wrong_square, {leaf()}, {.raise_exception = true}); }, Expect::graph, "gradcheck");
+  // Right first derivative, a backward that is not differentiable: the second order is wrong.
+  row("gradgradcheck", [] { gradgradcheck(flat_backward_square, {leaf()}, {.raise_exception = true}); }, Expect::graph, "gradgradcheck");
+  row("gradgradcheck", [] { gradgradcheck([](const std::vector<Tensor>& xs) { return xs[0] * 2.0; }, {f23()}); }, Expect::value, "gradgradcheck");
+  row("gradgradcheck", [] { gradgradcheck([](const std::vector<Tensor>& xs) { return xs[0]; }, {leaf()}, {.eps = 0}); }, Expect::value, "gradgradcheck");
   row("gradcheck", [] { gradcheck([](const std::vector<Tensor>& xs) { return xs[0] * 2.0; }, {f23()}); }, Expect::value, "gradcheck");
   row("gradcheck", [] { gradcheck([](const std::vector<Tensor>& xs) { return xs[0]; }, {leaf()}, {.eps = 0}); }, Expect::value, "gradcheck");
   row("gradcheck", [] { gradcheck([](const std::vector<Tensor>& xs) { return xs[0]; }, {leaf()}, {.eps = -1e-6}); }, Expect::value, "gradcheck");

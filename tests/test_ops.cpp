@@ -74,7 +74,7 @@ std::vector<std::pair<Tensor, Tensor>> binary_samples(const k::Domain& d) {
 
 }  // namespace
 
-TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty samples") {
+TEST_CASE("every unary op is gradchecked and gradgradchecked on 0-d, 2-D, 3-D, strided and empty samples") {
   std::size_t ops = 0, gradchecks = 0;
   for_each_op<k::unary_ops>([&]<class Op>(int) {
     ++ops;
@@ -86,6 +86,7 @@ TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty sam
       INFO("shape " << to_string(x.shape()));
       ++gradchecks;
       CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], Op::domain.params); }, {x}));
+      CHECK(gradgradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], Op::domain.params); }, {x}));
       // forward against the scalar formula in double
       Tensor y = f(x, Op::domain.params);
       CHECK(y.shape() == x.shape());
@@ -98,7 +99,7 @@ TEST_CASE("every unary op is gradchecked on 0-d, 2-D, 3-D, strided and empty sam
   MESSAGE(ops << " unary ops, " << gradchecks << " gradchecks");
 }
 
-TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked when not differentiable") {
+TEST_CASE("every binary op is gradchecked and gradgradchecked on broadcast pairs, or value-checked when not differentiable") {
   std::size_t ops = 0, gradchecks = 0;
   for_each_op<k::binary_ops>([&]<class Op>(int) {
     ++ops;
@@ -113,6 +114,7 @@ TEST_CASE("every binary op is gradchecked on broadcast pairs, or value-checked w
       if constexpr (Op::differentiable) {
         ++gradchecks;
         CHECK(gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, {a, b}));
+        CHECK(gradgradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, {a, b}));
       } else {
         CHECK(y.dtype() == int64);
         CHECK_FALSE(y.requires_grad());

@@ -42,7 +42,8 @@ struct BackwardRun;
 }  // namespace detail
 
 // What an op's backward sees: the upstream gradients, what forward saved, and where to put the
-// input gradients. Runs with recording off.
+// input gradients. Runs with recording off, unless the backward was asked to create_graph: then it
+// records, and must compute its gradients with differentiable ops (create_graph() says which).
 class Backward {
  public:
   // Gradient flowing into output `output` (zeros if that output received none).
@@ -52,11 +53,18 @@ class Backward {
   std::size_t num_inputs() const;
   // Does input `input` need a gradient? Skipping the others saves work.
   bool needs_grad(std::size_t input) const;
-  const Shape& input_shape(std::size_t input) const;
+  Shape input_shape(std::size_t input) const;
   DType input_dtype(std::size_t input) const;
   // Adds `g` into input `input`'s gradient (+=, so fan-out is right). A g of a broadcast shape is
   // summed back to the input's shape, and cast to its dtype.
   void accumulate(std::size_t input, const Tensor& g);
+  // Adds g into one region of input `input`'s gradient: the view (shape, strides, offset) of a
+  // contiguous tensor of the input's shape. The gradient buffer is made once and shared by every
+  // region (narrow, select, split pieces), not a full-size tensor per piece.
+  void accumulate_region(std::size_t input, const Tensor& g, const Shape& shape, const Strides& strides,
+                         std::int64_t offset);
+  // Is this backward being recorded (create_graph)? Then gradients must be made of ops.
+  bool create_graph() const;
   std::string_view op() const;
   const std::source_location& where() const;
 
@@ -66,6 +74,8 @@ class Backward {
   void check_index(std::string_view what, std::size_t index, std::size_t count) const;
   detail::Entry* entry_;
   detail::BackwardRun* run_;
+  mutable std::vector<Tensor> revived_;  // saved outputs given back their place on the tape
+  mutable std::vector<Tensor> zero_gy_;  // gy of outputs that received no gradient
 };
 
 using BackwardFn = std::function<void(Backward&)>;
@@ -149,7 +159,15 @@ struct Function {
     std::vector<Tensor> saved = ctx->saved_;
     auto backward = [ctx](Backward& b) {
       std::vector<Tensor> gy{b.gy()};
+      // Under create_graph, a saved output must be the output itself (its place on the tape), not
+      // the detached alias the context keeps.
+      std::vector<Tensor> kept;
+      if (b.create_graph()) {
+        kept = ctx->saved_;
+        for (std::size_t k = 0; k < ctx->saved_.size(); ++k) ctx->saved_[k] = b.saved(k);
+      }
       std::vector<Tensor> gx = Derived::backward(*ctx, gy);
+      if (b.create_graph()) ctx->saved_ = std::move(kept);
       check_gradient_count(b, gx.size());
       for (std::size_t i = 0; i < gx.size(); ++i)
         if (gx[i].defined() && b.needs_grad(i)) b.accumulate(i, gx[i]);

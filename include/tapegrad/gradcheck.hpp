@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
@@ -35,8 +36,6 @@ struct GradcheckResult {
 };
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& r);
 
-using TensorFunction = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
-
 // Checks the gradients of f with respect to every input that requires grad. Float32 inputs are
 // promoted to float64 (noted in the message); f is called with float64 copies of the inputs.
 // ValueError when no input requires grad (there is nothing to check), or when eps is not a positive
@@ -52,6 +51,22 @@ GradcheckResult gradcheck(F f, const std::vector<Tensor>& inputs, const Gradchec
                           std::source_location at = std::source_location::current()) {
   return gradcheck(TensorFunction([f](const std::vector<Tensor>& xs) { return std::vector<Tensor>{f(xs)}; }),
                    inputs, options, at);
+}
+
+// Second-order check, like torch.autograd.gradgradcheck: gradcheck of the function
+//   (inputs, v) -> grad(f(inputs), inputs that require grad, v, create_graph=true)
+// with random float64 weights v (one per floating output, drawn from options.seed, themselves
+// checked as inputs). So the backward of every op f runs must be differentiable and right.
+GradcheckResult gradgradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {},
+                              std::source_location at = std::source_location::current());
+
+template <class F>
+  requires std::is_invocable_r_v<Tensor, F, const std::vector<Tensor>&>
+GradcheckResult gradgradcheck(F f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {},
+                              std::source_location at = std::source_location::current()) {
+  return gradgradcheck(TensorFunction([f](const std::vector<Tensor>& xs) { return std::vector<Tensor>{f(xs)}; }),
+                       inputs, options, at);
 }
 
 }  // namespace tapegrad

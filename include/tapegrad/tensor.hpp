@@ -120,8 +120,9 @@ class Tensor {
   void zero_grad(std::source_location at = std::source_location::current());
   // Replaces the gradient (undefined clears it); g must have this tensor's shape and dtype.
   void set_grad(const Tensor& g, std::source_location at = std::source_location::current());
-  // Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape).
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+  // Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape). create_graph
+  // records the pass, for higher-order gradients (tapegrad::backward in tape.hpp).
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false,
                 std::source_location at = std::source_location::current()) const;
 
   // --- in-place (not differentiable; they bump the version counter, so a later backward that

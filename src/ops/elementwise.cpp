@@ -10,6 +10,7 @@
 #include "kernels/copy.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/formulas.hpp"
+#include "ops/formula_tensor.hpp"
 #include "tapegrad/ops/shape.hpp"
 
 namespace tapegrad {
@@ -31,11 +32,17 @@ Tensor unary(const Tensor& x, const k::Params& params, const std::source_locatio
   auto backward = [params](Backward& b) {
     Tensor sx = has_x ? b.saved(0) : Tensor();
     Tensor sy = has_y ? b.saved(has_x ? 1 : 0) : Tensor();
-    b.accumulate(0, k::unary_backward(k::unary_id<Op>, sx, sy, b.gy(), params));
+    if (b.create_graph()) {  // Note [Formulas over tensors]
+      sym::ConstantDType constants(b.gy().dtype());
+      b.accumulate(0, sym::as_gradient(Op::backward(sym::Sym(sx), sym::Sym(sy), sym::Sym(b.gy()), params),
+                                       b.gy().shape()));
+    } else {
+      b.accumulate(0, k::unary_backward(k::unary_id<Op>, sx, sy, b.gy(), params));
+    }
   };
-  if constexpr (has_x && has_y) return record(Op::name, {x}, y, {x, y.detach()}, backward, at);
+  if constexpr (has_x && has_y) return record(Op::name, {x}, y, {x, y}, backward, at);
   else if constexpr (has_x) return record(Op::name, {x}, y, {x}, backward, at);
-  else if constexpr (has_y) return record(Op::name, {x}, y, {y.detach()}, backward, at);
+  else if constexpr (has_y) return record(Op::name, {x}, y, {y}, backward, at);
   else return record(Op::name, {x}, y, {}, backward, at);
 }
 
@@ -79,19 +86,48 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
       // Only pow's gradient reads the output.
       constexpr bool reads_y = std::is_same_v<Op, k::Pow>;
       auto backward = [](Backward& b) {
-        for (int which = 0; which < 2; ++which)
-          if (b.needs_grad(static_cast<std::size_t>(which)))
+        for (int which = 0; which < 2; ++which) {
+          if (!b.needs_grad(static_cast<std::size_t>(which))) continue;
+          const Tensor y = reads_y ? b.saved(2) : Tensor();
+          if (b.create_graph()) {  // Note [Formulas over tensors]
+            sym::ConstantDType constants(b.gy().dtype());
+            const sym::Sym sa(b.saved(0)), sb(b.saved(1)), sy(y), gy(b.gy());
             b.accumulate(static_cast<std::size_t>(which),
-                         k::binary_backward(k::binary_id<Op>, which, b.saved(0), b.saved(1),
-                                            reads_y ? b.saved(2) : Tensor(), b.gy()));
+                         sym::as_gradient(which == 0 ? Op::grad_a(sa, sb, sy, gy) : Op::grad_b(sa, sb, sy, gy),
+                                          b.gy().shape()));
+          } else {
+            b.accumulate(static_cast<std::size_t>(which),
+                         k::binary_backward(k::binary_id<Op>, which, b.saved(0), b.saved(1), y, b.gy()));
+          }
+        }
       };
-      if constexpr (reads_y) return record(Op::name, {a, b}, y, {a, b, y.detach()}, backward, at);
+      if constexpr (reads_y) return record(Op::name, {a, b}, y, {a, b, y}, backward, at);
       else return record(Op::name, {a, b}, y, {a, b}, backward, at);
     }
   }
 }
 
 }  // namespace detail
+
+namespace detail::sym {
+// erf as a recorded op, for gelu's formula over tensors: d/dx erf(x) = 2/sqrt(pi) exp(-x^2).
+Sym erf(const Sym& x) {
+  Tensor y = empty(x.t.shape(), x.t.dtype());
+  {
+    Tensor xc = x.t.contiguous().detach();
+    dispatch_floating(x.t.dtype(), [&]<class T>() {
+      const T* in = xc.data<T>();
+      T* out = y.data<T>();
+      for (std::int64_t i = 0; i < y.numel(); ++i) out[i] = std::erf(in[i]);
+    });
+  }
+  return record("erf", {x.t}, y, {x.t}, [](Backward& b) {
+    ConstantDType constants(b.gy().dtype());
+    const Sym sx(b.saved(0));
+    b.accumulate(0, (Sym(b.gy()) * Sym(1.1283791670955125739) * exp(-(sx * sx))).t);
+  }, {});
+}
+}  // namespace detail::sym
 
 using detail::binary;
 using detail::unary;
@@ -182,8 +218,11 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
   return record("where", {a, b}, y, {mask}, [](Backward& bw) {
     const Tensor& gy = bw.gy();
     Tensor zero = zeros({}, gy.dtype());
-    if (bw.needs_grad(0)) bw.accumulate(0, k::where(bw.saved(0), gy, zero, gy.shape()));
-    if (bw.needs_grad(1)) bw.accumulate(1, k::where(bw.saved(0), zero, gy, gy.shape()));
+    auto pick = [&](const Tensor& a, const Tensor& b) {
+      return bw.create_graph() ? where(bw.saved(0), a, b) : k::where(bw.saved(0), a, b, gy.shape());
+    };
+    if (bw.needs_grad(0)) bw.accumulate(0, pick(gy, zero));
+    if (bw.needs_grad(1)) bw.accumulate(1, pick(zero, gy));
   }, at);
 }
 
