@@ -122,13 +122,13 @@ void BackwardRun::deliver_region(const Edge& edge, const Shape& input_shape, con
 }
 
 void BackwardRun::run(Entry& e) {
-  if (e.released) throw_released(e.op, "a second backward through this op", e.at);
+  if (e.released) throw_released(e.op(), "a second backward through this op", e.at());
   for (const SavedTensor& s : e.saved())
     if (s.tensor.defined() && s.tensor.impl().storage->version != s.version)
-      fail<GraphError>(e.op, "a tensor saved for backward was modified in place after it was saved",
+      fail<GraphError>(e.op(), "a tensor saved for backward was modified in place after it was saved",
                        "version " + std::to_string(s.tensor.impl().storage->version) + ", saved at version " +
                            std::to_string(static_cast<std::uint64_t>(s.version)),
-                       e.at);
+                       e.at());
   if (functional)
     for (auto& [serial, output, slot] : wanted_outputs)
       if (serial == e.serial && output < e.n_outputs && e.outputs()[output].grad.defined())
@@ -203,7 +203,7 @@ Shape Backward::input_shape(std::size_t input) const {
   if (edge.serial) {
     const Entry* producer = run_->tape.find(edge.serial);
     if (!producer || producer->released)
-      detail::throw_released(entry_->op, "an input whose producing op is gone", entry_->at);
+      detail::throw_released(entry_->op(), "an input whose producing op is gone", entry_->at());
     return producer->output_shape(edge.output);
   }
   return Shape(entry_->dims() + edge.output, entry_->dims() + edge.output + edge.rank);
@@ -214,11 +214,11 @@ DType Backward::input_dtype(std::size_t input) const {
 }
 void Backward::check_index(std::string_view what, std::size_t index, std::size_t count) const {
   if (index >= count)
-    fail<GraphError>(entry_->op, "backward asked for " + std::string(what) + " of a slot the op does not have",
-                     "index " + std::to_string(index) + " of " + std::to_string(count), entry_->at);
+    fail<GraphError>(entry_->op(), "backward asked for " + std::string(what) + " of a slot the op does not have",
+                     "index " + std::to_string(index) + " of " + std::to_string(count), entry_->at());
 }
-std::string_view Backward::op() const { return entry_->op; }
-const std::source_location& Backward::where() const { return entry_->at; }
+std::string_view Backward::op() const { return entry_->op(); }
+const std::source_location& Backward::where() const { return entry_->at(); }
 bool Backward::create_graph() const { return run_->create_graph; }
 
 void Backward::accumulate(std::size_t input, const Tensor& g) {
@@ -233,10 +233,10 @@ void Backward::accumulate(std::size_t input, const Tensor& g) {
     for (std::size_t i = 0; reducible && i < shape.size(); ++i)
       reducible = shape[i] == gx.shape()[lead + i] || shape[i] == 1;
     if (!reducible)
-      fail<GraphError>(entry_->op, "backward produced a gradient whose shape does not reduce to the input's",
+      fail<GraphError>(entry_->op(), "backward produced a gradient whose shape does not reduce to the input's",
                        to_string(gx.shape()) + " for input " + std::to_string(input) + " of shape " +
                            to_string(shape),
-                       entry_->at);
+                       entry_->at());
     gx = run_->create_graph ? detail::sum_to_recorded(gx, shape) : kernels::sum_to(gx, shape);
   }
   if (gx.dtype() != edge.dtype) gx = run_->create_graph ? gx.to(edge.dtype) : kernels::cast(gx, edge.dtype);
@@ -257,9 +257,9 @@ void Backward::accumulate_region(std::size_t input, const Tensor& g, const Shape
     else (strides[i] < 0 ? low : high) += (shape[i] - 1) * strides[i];
   }
   if (shape.size() != strides.size() || offset < 0 || low < 0 || (!empty && high >= detail::numel_unchecked(full)))
-    fail<GraphError>(entry_->op, "accumulate_region's region must lie inside the input's gradient",
+    fail<GraphError>(entry_->op(), "accumulate_region's region must lie inside the input's gradient",
                      "region " + to_string(shape) + " at offset " + std::to_string(offset) + " of " + to_string(full),
-                     entry_->at);
+                     entry_->at());
   if (empty) return;
   bool broadcasts = g.shape().size() <= shape.size();
   for (std::size_t i = 0; broadcasts && i < g.shape().size(); ++i) {
@@ -267,8 +267,8 @@ void Backward::accumulate_region(std::size_t input, const Tensor& g, const Shape
     broadcasts = have == 1 || have == shape[shape.size() - 1 - i];
   }
   if (!broadcasts)
-    fail<GraphError>(entry_->op, "accumulate_region's gradient must broadcast to the region's shape",
-                     to_string(g.shape()) + " for a region of shape " + to_string(shape), entry_->at);
+    fail<GraphError>(entry_->op(), "accumulate_region's gradient must broadcast to the region's shape",
+                     to_string(g.shape()) + " for a region of shape " + to_string(shape), entry_->at());
   if (run_->create_graph) {
     Tensor gx = g.dtype() == edge.dtype ? g : g.to(edge.dtype);
     run_->deliver(edge, detail::embed_region(g.shape() == shape ? gx : expand(gx, shape), full, shape, strides, offset));

@@ -72,15 +72,25 @@ struct Output {
   bool owned = false;  // grad is a buffer this run allocated (safe to add into in place)
 };
 
-struct Entry {
-  std::uint64_t serial = 0;
-  std::string_view op;  // a static or interned string (Note [Op names])
+// An op and the user's line that called it, interned (Note [Op names]): one pointer per entry.
+struct Site {
+  std::string_view op;
   std::source_location at;
+};
+const Site* intern_site(std::string_view op, const std::source_location& at);
+
+// 64 bytes; the rest is in the tail.
+struct Entry {
+  static constexpr std::size_t max_slots = 65535;  // inputs, saved tensors, outputs
+  std::uint64_t serial = 0;
+  const Site* site = nullptr;
   BackwardFn backward;
   std::byte* tail = nullptr;  // edges, then saved, then outputs, then dims, in the block's arena
-  std::uint32_t n_inputs = 0, n_saved = 0;
-  std::uint16_t n_outputs = 0;
+  std::uint16_t n_inputs = 0, n_saved = 0, n_outputs = 0;
   bool released = true;
+
+  std::string_view op() const { return site->op; }
+  const std::source_location& at() const { return site->at; }
 
   std::span<Edge> inputs() const { return {reinterpret_cast<Edge*>(tail), n_inputs}; }
   std::span<SavedTensor> saved() const {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "tape_impl.hpp"
 #include "tapegrad/tape.hpp"
@@ -142,24 +142,44 @@ Tape& current_tape() {
 TAPEGRAD_FAST_TLS thread_local bool grad_enabled = true;
 
 // Note [Op names]
-// An entry keeps its op's name as a string_view, never a copy. The built-in ops pass string
-// literals; a custom function's name may be any string the caller owns, so names are interned once
-// in a process-wide set (nodes never move), found again through a per-thread cache keyed by the
-// caller's pointer and checked by content.
-std::string_view intern(std::string_view op) {
+// An entry keeps one pointer to its site: the op's name and the user's line that called it. Sites are
+// interned in a process-wide table (nodes never move; one per distinct name and call site, so a
+// program's set is small and fixed), found again through a per-thread direct-mapped cache checked
+// by content, so a custom function's name may be any string the caller owns.
+namespace {
+struct SiteKey {
+  std::string op;
+  const char* file;
+  const char* function;
+  std::uint_least32_t line, column;
+  bool operator==(const SiteKey&) const = default;
+};
+struct SiteHash {
+  std::size_t operator()(const SiteKey& k) const {
+    return std::hash<std::string>()(k.op) ^ (std::hash<const void*>()(k.file) * 31) ^ (k.line * 131) ^ k.column;
+  }
+};
+bool same_site(const Site& s, std::string_view op, const std::source_location& at) {
+  return s.at.line() == at.line() && s.at.column() == at.column() && s.at.file_name() == at.file_name() &&
+         s.at.function_name() == at.function_name() && s.op == op;
+}
+}  // namespace
+
+const Site* intern_site(std::string_view op, const std::source_location& at) {
   struct Cached {
-    const char* data = nullptr;
-    std::string_view interned;
+    const Site* site = nullptr;
   };
-  TAPEGRAD_FAST_TLS thread_local Cached cache[8];
-  Cached& slot = cache[(reinterpret_cast<std::uintptr_t>(op.data()) >> 3) & 7];
-  if (slot.data == op.data() && slot.interned == op) return slot.interned;
+  TAPEGRAD_FAST_TLS thread_local Cached cache[64];
+  const std::size_t slot = (reinterpret_cast<std::uintptr_t>(op.data()) ^ (at.line() * 2654435761u) ^
+                            reinterpret_cast<std::uintptr_t>(at.file_name())) % 64;
+  if (cache[slot].site && same_site(*cache[slot].site, op, at)) return cache[slot].site;
   static std::mutex mutex;
-  static std::unordered_set<std::string> names;
+  static std::unordered_map<SiteKey, std::unique_ptr<Site>, SiteHash> sites;
   std::lock_guard lock(mutex);
-  slot.interned = *names.emplace(op).first;
-  slot.data = op.data();
-  return slot.interned;
+  auto [it, fresh] = sites.try_emplace(SiteKey{std::string(op), at.file_name(), at.function_name(), at.line(), at.column()});
+  if (fresh) it->second = std::make_unique<Site>(Site{it->first.op, at});
+  cache[slot].site = it->second.get();
+  return cache[slot].site;
 }
 
 }  // namespace detail
@@ -231,8 +251,17 @@ void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span
     if (x.defined() && x.impl().tape_id != 0 && x.impl().tape_id != tape.id)
       fail<GraphError>(op, "an op's inputs must have been recorded on the calling thread's tape",
                        "a tensor made on another thread", at);
-  if (inputs.size() > UINT32_MAX || saved.size() > UINT32_MAX || outputs.size() > UINT16_MAX)
-    fail<ValueError>(op, "an op records at most 65535 outputs", std::to_string(outputs.size()), at);
+  if (std::max({inputs.size(), saved.size(), outputs.size()}) > Entry::max_slots)
+    fail<ValueError>(op, "an op records at most 65535 inputs, saved tensors and outputs",
+                     std::to_string(inputs.size()) + " inputs, " + std::to_string(saved.size()) + " saved, " +
+                         std::to_string(outputs.size()) + " outputs",
+                     at);
+  for (const Tensor& y : outputs)
+    if (y.impl().shape.size() > 255) fail<ValueError>(op, "a recorded tensor has at most 255 axes", to_string(y.shape()), at);
+  for (const Tensor& x : inputs)
+    if (x.defined() && x.impl().shape.size() > 255)
+      fail<ValueError>(op, "a recorded tensor has at most 255 axes", to_string(x.shape()), at);
+  const detail::Site* site = detail::intern_site(op, at);
   // Sizes first: the tail holds edges, saved tensors, outputs, then the dims of outputs and of
   // constant inputs (a leaf or a producer already has its shape).
   std::size_t dims = 0;
@@ -243,11 +272,10 @@ void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span
                             outputs.size() * sizeof(detail::Output) + dims * sizeof(std::int64_t);
   // Built in place (nothing below throws after the slot is taken).
   auto [e, block] = tape.append();
-  e->op = op;
-  e->at = at;
+  e->site = site;
   e->tail = block->arena.allocate(bytes);
-  e->n_inputs = static_cast<std::uint32_t>(inputs.size());
-  e->n_saved = static_cast<std::uint32_t>(saved.size());
+  e->n_inputs = static_cast<std::uint16_t>(inputs.size());
+  e->n_saved = static_cast<std::uint16_t>(saved.size());
   e->n_outputs = static_cast<std::uint16_t>(outputs.size());
   auto* dim_area = const_cast<std::int64_t*>(e->dims());
   std::uint32_t next_dim = 0;
@@ -314,14 +342,14 @@ void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span
 std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
                            std::vector<Tensor> saved, BackwardFn backward, std::source_location at) {
   if (!will_record(inputs)) return outputs;
-  record_entry(detail::intern(op), inputs, outputs, saved, std::move(backward), at);
+  record_entry(op, inputs, outputs, saved, std::move(backward), at);
   return outputs;
 }
 
 Tensor record(std::string_view op, std::initializer_list<Tensor> inputs, Tensor output,
               std::initializer_list<Tensor> saved, BackwardFn backward, std::source_location at) {
   if (!will_record(inputs)) return output;
-  record_entry(detail::intern(op), std::span<const Tensor>(inputs.begin(), inputs.size()),
+  record_entry(op, std::span<const Tensor>(inputs.begin(), inputs.size()),
                std::span<Tensor>(&output, 1), std::span<const Tensor>(saved.begin(), saved.size()),
                std::move(backward), at);
   return output;

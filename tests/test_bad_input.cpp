@@ -246,6 +246,8 @@ Tensor wrong_square(const std::vector<Tensor>& xs) {
                 [](Backward& b) { b.accumulate(0, b.gy() * ones(b.input_shape(0), float64)); });
 }
 
+std::vector<Tensor> identity_function(const std::vector<Tensor>& xs) { return xs; }
+
 // sum(x^2) whose backward reads x detached: the first derivative is right, the second is 0.
 Tensor flat_backward_square(const std::vector<Tensor>& xs) {
   const Tensor& x = xs[0];
@@ -473,6 +475,14 @@ void tensor_rows(Catalogue& row) {
   row("gradcheck", [] { gradcheck(wrong_square, {leaf()}, {.raise_exception = true}); }, Expect::graph, "gradcheck");
   // Right first derivative, a backward that is not differentiable: the second order is wrong.
   row("gradgradcheck", [] { gradgradcheck(flat_backward_square, {leaf()}, {.raise_exception = true}); }, Expect::graph, "gradgradcheck");
+  row("vjp", [] { vjp(identity_function, {}); }, Expect::value, "vjp");
+  row("vjp", [] { vjp(identity_function, {leaf()}); }, Expect::value, "vjp");  // [3] output, no v
+  row("vjp", [] { vjp(identity_function, {leaf()}, {ones({2}, float64)}); }, Expect::shape, "vjp");
+  row("vjp", [] { vjp(identity_function, {arange(3.0, int64)}, {ones({3})}); }, Expect::dtype, "vjp");
+  row("jvp", [] { jvp(identity_function, {leaf()}, {}); }, Expect::value, "jvp");
+  row("jvp", [] { jvp(identity_function, {leaf()}, {ones({4}, float64)}); }, Expect::shape, "jvp");
+  row("hvp", [] { hvp(identity_function, {leaf()}, {ones({3}, float64)}); }, Expect::value, "hvp");  // not a scalar
+  row("hvp", [] { hvp(identity_function, {leaf(), leaf()}, {ones({3}, float64)}); }, Expect::value, "hvp");
   row("gradgradcheck", [] { gradgradcheck([](const std::vector<Tensor>& xs) { return xs[0] * 2.0; }, {f23()}); }, Expect::value, "gradgradcheck");
   row("gradgradcheck", [] { gradgradcheck([](const std::vector<Tensor>& xs) { return xs[0]; }, {leaf()}, {.eps = 0}); }, Expect::value, "gradgradcheck");
   row("gradcheck", [] { gradcheck([](const std::vector<Tensor>& xs) { return xs[0] * 2.0; }, {f23()}); }, Expect::value, "gradcheck");

@@ -154,9 +154,11 @@ struct Function {
     if (!will_record(inputs)) return value;
     // The context must not hold the output itself: the entry would keep its own output alive and
     // the sweep could never free it. A detached alias shares the values and the version counter.
+    // The entry is given the output itself, which record() keeps as such an alias too, knowing it
+    // is the output (so a create_graph backward gets it back with its place on the tape).
+    std::vector<Tensor> saved = ctx->saved_;
     for (Tensor& s : ctx->saved_)
       if (s.defined() && s.same(value)) s = value.detach();
-    std::vector<Tensor> saved = ctx->saved_;
     auto backward = [ctx](Backward& b) {
       std::vector<Tensor> gy{b.gy()};
       // Under create_graph, a saved output must be the output itself (its place on the tape), not
