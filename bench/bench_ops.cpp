@@ -264,6 +264,56 @@ void tiny_chain_ours(benchmark::State& state, int threads) {
   state.counters["tape_entries_after"] = static_cast<double>(tg::tape_stats().entries);
 }
 
+// A chain of 10^6 ops on a 0-d float64 leaf (y = tanh(y) + y, then y * 1.0, alternately), forward
+// and backward: the tape on a long graph. Counter: the tape's own memory per entry (blocks and arenas,
+// tensors excluded), measured once before the timed runs.
+void long_chain_ours(benchmark::State& state) {
+  tg::set_num_threads(1);
+  constexpr int ops = 1000000;
+  tg::Tensor x = tg::scalar(0.5, tg::float64);
+  x.requires_grad_();
+  auto forward = [&] {
+    tg::Tensor y = x;
+    for (int i = 0; (i * 3) / 2 < ops; ++i) y = (i % 2) ? tg::mul(y, tg::scalar(1.0, tg::float64)) : tg::add(tg::tanh(y), y);
+    return y;
+  };
+  double bytes_per_entry = 0;
+  {
+    tg::Tensor y = forward();
+    const tg::TapeStats stats = tg::tape_stats();
+    bytes_per_entry = static_cast<double>(stats.metadata_bytes) / static_cast<double>(stats.live_entries);
+    y.backward();
+    x.zero_grad();
+  }
+  for (auto _ : state) {
+    forward().backward();
+    x.zero_grad();
+  }
+  state.SetItemsProcessed(state.iterations() * ops);
+  state.counters["tape_bytes_per_entry"] = bytes_per_entry;
+}
+
+// The gradient penalty of an MLP 784-256-10 at batch 64: loss + sum(grad(loss, W1, create_graph)^2),
+// then backward through both: what a create_graph step costs next to the plain one.
+void penalty_step_ours(benchmark::State& state, bool create_graph) {
+  tg::set_num_threads(1);
+  tg::Tensor w1 = input({784, 256}, -0.03, 0.03, 50), w2 = input({256, 10}, -0.06, 0.06, 51);
+  w1.requires_grad_();
+  w2.requires_grad_();
+  const tg::Tensor x = input({64, 784}, 0.0, 1.0, 52);
+  for (auto _ : state) {
+    tg::Tensor loss = tg::mean(tg::tanh(tg::matmul(tg::tanh(tg::matmul(x, w1)), w2)));
+    if (create_graph) {
+      tg::Tensor g = tg::grad({loss}, {w1}, {}, false, true)[0];
+      tg::add(loss, tg::sum(tg::mul(g, g))).backward();
+    } else {
+      loss.backward();
+    }
+    w1.zero_grad();
+    w2.zero_grad();
+  }
+}
+
 // --- a training step: what the tensor buffer allocator saves (Note [Caching allocator])
 
 // One Adam step of an MLP 784-256-128-10 at batch 64, written from core ops: matmul, add, relu,
@@ -405,6 +455,9 @@ void register_all() {
     register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
   }
+  register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
+  register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);
+  register_benchmark("mlp_784_256_10_b64_gradient_penalty_t1/ours", penalty_step_ours, true);
 }
 
 }  // namespace

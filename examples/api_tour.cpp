@@ -42,6 +42,16 @@ int main() {
   GradcheckResult check = gradcheck([](const std::vector<Tensor>& in) { return MySilu::apply(in[0]); }, {x});
   std::cout << check << "\n";
 
+  // 6. Gradients of gradients: create_graph records the backward pass, so a gradient penalty
+  //    trains too, and gradgradcheck proves second derivatives.
+  Tensor p = tensor({1.0, -2.0}, float64).requires_grad_();
+  Tensor q = tensor({0.5, 0.5}, float64).requires_grad_();
+  Tensor l = sum(q * p * p);
+  Tensor dl_dp = grad({l}, {p}, {}, /*retain_graph=*/false, /*create_graph=*/true)[0];
+  (l + sum(dl_dp * dl_dp)).backward();
+  std::cout << "with the penalty, dl/dq = " << q.grad() << "\n";  // [5, 20], as PyTorch
+  std::cout << gradgradcheck([](const std::vector<Tensor>& in) { return MySilu::apply(in[0]); }, {x}) << "\n";
+
   // Errors name the op, the rule, what was seen and your line.
   try {
     matmul(zeros({3, 4}), zeros({5, 2}));

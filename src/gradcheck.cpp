@@ -16,7 +16,7 @@
 namespace tapegrad {
 
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& r) {
-  return out << (r.ok ? "gradcheck passed" : "gradcheck failed") << (r.message.empty() ? "" : ": ") << r.message;
+  return out << r.check << (r.ok ? " passed" : " failed") << (r.message.empty() ? "" : ": ") << r.message;
 }
 
 namespace {
@@ -301,6 +301,7 @@ GradcheckResult gradgradcheck(const TensorFunction& f, const std::vector<Tensor>
   GradcheckOptions inner = options;
   inner.raise_exception = false;
   GradcheckResult result = gradcheck(first_order, all, inner, at);
+  result.check = "gradgradcheck";
   if (!result.ok) result.message = "second order: " + result.message;
   if (!result.ok && options.raise_exception)
     detail::fail<GraphError>("gradgradcheck", "analytic and numeric second derivatives must agree", result.message, at);

@@ -32,6 +32,7 @@ struct GradcheckResult {
   bool ok = false;
   std::string message;  // what failed (the worst element), or notes such as float32 promotion
   std::int64_t elements_checked = 0;
+  std::string check = "gradcheck";  // or "gradgradcheck": what printing calls it
   explicit operator bool() const { return ok; }
 };
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& r);
