@@ -316,6 +316,18 @@ TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked an
                      << " gradgradchecks");
 }
 
+TEST_CASE("third derivatives through softmax match PyTorch (create_graph twice)") {
+  // torch: x = [0.3, -0.2, 0.5], f = (softmax(x, 0) * [1, 2, 3]).sum(); d/dx of d²f/dx0² from
+  // three torch.autograd.grad calls with create_graph=True.
+  Tensor x = tensor({0.3, -0.2, 0.5}, float64);
+  x.requires_grad_();
+  Tensor weights = tensor({1.0, 2.0, 3.0}, float64), first = tensor({1.0, 0.0, 0.0}, float64);
+  Tensor g = grad({sum(softmax(x, 0) * weights)}, {x}, {}, false, true)[0];
+  Tensor h = grad({sum(g * first)}, {x}, {}, false, true)[0];
+  Tensor third = grad({sum(h * first)}, {x})[0];
+  test::check_close(third, {0.14162584436189324, -0.03215642408149116, -0.10946942028040209}, 1e-12);
+}
+
 // ------------------------------------------------------------------ NaN (Note [NaN propagation])
 // Every op of the lists, at NaN, against what PyTorch gives (tests/fixtures/make_nan.py): through the
 // public functions (contiguous, strided, broadcast) and through both SIMD tables directly.
