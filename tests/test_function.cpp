@@ -199,3 +199,44 @@ TEST_CASE("backward called from inside a backward function is refused, and the o
   other.backward();  // the other graph is intact
   CHECK(a.grad().defined());
 }
+
+// ------------------------------------------------------------------ second order
+namespace {
+// Lambda form saving its own output: y = exp(x), gx = gy * y. Under create_graph b.saved(0) is y
+// with its place on the tape, so the second derivative sees y's dependence on x.
+Tensor exp_saving_output(const Tensor& x) {
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = exp(x);
+  }
+  return record("exp_saving_output", {x}, y, {y}, [](Backward& b) { b.accumulate(0, b.gy() * b.saved(0)); });
+}
+}  // namespace
+
+TEST_CASE("custom functions whose backward is written in ops pass gradgradcheck, in both forms") {
+  Tensor x = test::sample({2, 3}), a = test::sample({3, 4}), b = test::sample({4}), c = test::sample({3});
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return ScaledExp::apply(xs[0], 0.7); }, {x}));
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return MulSquare::apply(xs[0], xs[1]); }, {a, b}));
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return cube(xs[0]); }, {c}));
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return cube(cube(xs[0])); }, {c}));
+}
+
+// PENDING (should_fail until the lead fixes it at merge, then drop the decorator): Function::apply
+// passes record() the detached alias of a saved output, so record() cannot tell it is the output
+// and b.saved() gives it back without its place on the tape: the second derivative through it is 0.
+// The fix is in function.hpp: copy ctx->saved_ into `saved` before swapping in the alias.
+TEST_CASE("a class-form Function that saves its output is differentiated twice through that output" *
+          doctest::should_fail()) {
+  Tensor x = test::sample({3});
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return SavesOutput::apply(xs[0]); }, {x}));
+}
+
+TEST_CASE("a lambda-form record() that saves its output is differentiated twice through that output") {
+  Tensor x = test::sample({3});
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return exp_saving_output(xs[0]); }, {x}));
+  // d²/dx² exp(x) = exp(x): the second derivative comes only through the saved output.
+  Tensor g = grad({sum(exp_saving_output(x))}, {x}, {}, false, true)[0];
+  Tensor h = grad({sum(g)}, {x})[0];
+  test::check_close(h, exp(x.detach()).to_vector<double>());
+}

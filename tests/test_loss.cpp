@@ -2,6 +2,8 @@
 // gradients), plus their errors. Their gradchecks are rows of the op table in test_ops.cpp.
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "fixtures/loss_fixtures.hpp"
 #include "helpers.hpp"
@@ -46,6 +48,49 @@ TEST_CASE("cross_entropy and nll_loss agree with PyTorch: values and gradients, 
         CHECK(g[i] == doctest::Approx(f.grad[i]).epsilon(tol).scale(1.0));
     }
   }
+}
+
+TEST_CASE("cross_entropy and nll_loss are gradgradchecked on every PyTorch fixture case") {
+  // PENDING: class-index targets pick with gather, squeeze and unsqueeze, whose double backward
+  // lands on another branch; the lead empties this list at merge.
+  const std::vector<std::string> pending_shape_index_ops{"gather", "squeeze", "unsqueeze"};
+  for (const test::LossFixture& f : test::loss_fixtures) {
+    if (!f.probabilities && !pending_shape_index_ops.empty()) continue;
+    INFO(std::string(f.name) << " (" << std::string(f.op) << ")");
+    Tensor input = from_vector(f.input, shape_of(f.input_shape));
+    input.requires_grad_();
+    Tensor target = from_vector(f.target, shape_of(f.target_shape));
+    if (!f.probabilities) target = target.to(int64);
+    Tensor weight =
+        f.weight.empty() ? Tensor() : from_vector(f.weight, {static_cast<std::int64_t>(f.weight.size())});
+    auto loss = [&](const std::vector<Tensor>& xs) {
+      return std::strcmp(f.op, "nll_loss") == 0
+                 ? nll_loss(xs[0], target, {weight, f.ignore_index, reduction_of(f.reduction)})
+                 : cross_entropy(xs[0], target, {weight, f.ignore_index, reduction_of(f.reduction), f.label_smoothing});
+    };
+    CHECK(gradgradcheck(loss, {input}));
+  }
+}
+
+TEST_CASE("the Hessian of cross_entropy is (diag(p) - p pᵀ) / N per row, through create_graph") {
+  // Mean cross_entropy over N rows: d²L/dz² of row i is (diag(p_i) - p_i p_iᵀ) / N, whatever the
+  // targets, so H v of row i is (p_i ⊙ v_i - p_i (p_i · v_i)) / N.
+  const std::int64_t n = 3, classes = 4;
+  Tensor logits = test::sample({n, classes});
+  Tensor v = test::sample({n, classes}).detach();
+  Tensor target = from_vector(std::vector<std::int64_t>{2, 0, 3}, {n});
+  Tensor g = grad({cross_entropy(logits, target)}, {logits}, {}, false, true)[0];
+  Tensor hv = grad({sum(g * v)}, {logits})[0];
+  std::vector<double> z = logits.detach().to_vector<double>(), vv = v.to_vector<double>(), expected;
+  for (std::int64_t i = 0; i < n; ++i) {
+    double max_z = -INFINITY, total = 0, pv = 0;
+    for (std::int64_t c = 0; c < classes; ++c) max_z = std::max(max_z, z[i * classes + c]);
+    std::vector<double> p(classes);
+    for (std::int64_t c = 0; c < classes; ++c) total += p[c] = std::exp(z[i * classes + c] - max_z);
+    for (std::int64_t c = 0; c < classes; ++c) pv += (p[c] /= total) * vv[i * classes + c];
+    for (std::int64_t c = 0; c < classes; ++c) expected.push_back((p[c] * vv[i * classes + c] - p[c] * pv) / n);
+  }
+  test::check_close(hv, expected, 1e-12);
 }
 
 TEST_CASE(

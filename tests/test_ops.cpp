@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -174,8 +175,10 @@ std::vector<OpInfo> op_infos() {
 
   // matmul: 2-D, batched with broadcast batch axes, vectors, empty
   add("matmul", [](auto& x) { return matmul(x[0], x[1]); },
-      {{s({3, 4}), s({4, 5})}, {s({2, 3, 4}), s({4, 2})}, {s({2, 1, 3, 4}), s({3, 4, 2})}, {s({4}), s({4})},
-       {s({4}), s({4, 3})}, {s({2, 3, 4}), s({4})}, {s({0, 4}), s({4, 3})}, {s({3, 0}), s({0, 2})}});
+      {{s({3, 4}), s({4, 5})}, {s({2, 3, 4}), s({4, 2})}, {s({2, 1, 3, 4}), s({3, 4, 2})}, {s({0, 4}), s({4, 3})},
+       {s({3, 0}), s({0, 2})}});
+  add("matmul vectors", [](auto& x) { return matmul(x[0], x[1]); },  // through unsqueeze and squeeze
+      {{s({4}), s({4})}, {s({4}), s({4, 3})}, {s({2, 3, 4}), s({4})}});
   add("matmul transposed operand", [](auto& x) { return matmul(transpose(x[0], 0, 1), x[1]); },
       {{s({4, 3}), s({4, 5})}});
 
@@ -281,8 +284,18 @@ TEST_CASE("pad with negative entries crops, like torch.nn.functional.pad") {
   CHECK_THROWS_AS(pad(arange(3.0), {INT64_MIN, INT64_MAX}), ValueError);
 }
 
-TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") {
-  std::size_t gradchecks = 0;
+TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked and gradgradchecked") {
+  // PENDING: variants whose double backward needs the shape and index ops' (narrow, gather, squeeze,
+  // ...), which land on another branch; the lead empties this list at merge, and every variant is
+  // then gradgradchecked. The losses and max/min with indices pick with gather and squeeze.
+  const std::set<std::string> pending_shape_index_ops{
+      "reshape", "reshape 0-d", "reshape of a transpose", "view", "flatten", "squeeze", "unsqueeze",
+      "unsqueeze 0-d", "slice", "slice negative", "narrow", "concat", "concat 1-D", "stack", "stack 0-d",
+      "split", "split sizes", "index_select", "index_select axis 1", "gather", "gather 3-D axis 0", "gather 0-d",
+      "select", "select 1-D", "matmul vectors", "max with indices", "max with indices 0-d",
+      "min with indices keepdim", "cross_entropy", "cross_entropy weight, ignore_index, smoothing, sum",
+      "cross_entropy unbatched", "cross_entropy [N, C, d], none", "nll_loss", "nll_loss weight, none"};
+  std::size_t gradchecks = 0, gradgradchecks = 0;
   const auto ops = op_infos();
   for (const OpInfo& op : ops) {
     for (const auto& inputs : op.samples) {
@@ -294,9 +307,25 @@ TEST_CASE("every reduction, shape, index and linear-algebra op is gradchecked") 
       fast.fast_mode = true;
       CHECK(gradcheck(op.f, inputs, fast));
       gradchecks += 2;
+      if (pending_shape_index_ops.contains(op.name)) continue;
+      CHECK(gradgradcheck(op.f, inputs, op.options));
+      ++gradgradchecks;
     }
   }
-  MESSAGE(ops.size() << " op variants, " << gradchecks << " gradchecks (full and fast mode)");
+  MESSAGE(ops.size() << " op variants, " << gradchecks << " gradchecks (full and fast mode), " << gradgradchecks
+                     << " gradgradchecks");
+}
+
+TEST_CASE("third derivatives through softmax match PyTorch (create_graph twice)") {
+  // torch: x = [0.3, -0.2, 0.5], f = (softmax(x, 0) * [1, 2, 3]).sum(); d/dx of d²f/dx0² from
+  // three torch.autograd.grad calls with create_graph=True.
+  Tensor x = tensor({0.3, -0.2, 0.5}, float64);
+  x.requires_grad_();
+  Tensor weights = tensor({1.0, 2.0, 3.0}, float64), first = tensor({1.0, 0.0, 0.0}, float64);
+  Tensor g = grad({sum(softmax(x, 0) * weights)}, {x}, {}, false, true)[0];
+  Tensor h = grad({sum(g * first)}, {x}, {}, false, true)[0];
+  Tensor third = grad({sum(h * first)}, {x})[0];
+  test::check_close(third, {0.14162584436189324, -0.03215642408149116, -0.10946942028040209}, 1e-12);
 }
 
 // ------------------------------------------------------------------ NaN (Note [NaN propagation])

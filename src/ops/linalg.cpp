@@ -112,8 +112,13 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   Tensor y = batched_product(a, b, batch);
   return record("matmul", {a, b}, y, {a, b}, [batch](Backward& bw) {
     const Tensor& gy = bw.gy();
-    if (bw.needs_grad(0)) bw.accumulate(0, batched_product(gy, transpose(bw.saved(1), -1, -2), batch));  // gy · bᵀ
-    if (bw.needs_grad(1)) bw.accumulate(1, batched_product(transpose(bw.saved(0), -1, -2), gy, batch));  // aᵀ · gy
+    // Under create_graph the products are matmuls themselves, recorded (a broadcast batch axis is
+    // summed back by accumulate, recorded too).
+    auto product = [&](const Tensor& left, const Tensor& right) {
+      return bw.create_graph() ? matmul(left, right) : batched_product(left, right, batch);
+    };
+    if (bw.needs_grad(0)) bw.accumulate(0, product(gy, transpose(bw.saved(1), -1, -2)));  // gy · bᵀ
+    if (bw.needs_grad(1)) bw.accumulate(1, product(transpose(bw.saved(0), -1, -2), gy));  // aᵀ · gy
   }, at);
 }
 
