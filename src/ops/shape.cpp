@@ -1,5 +1,16 @@
 // Shape and layout ops. Views share storage (their backward maps gy back through the inverse
 // layout change); copies go through kernels::copy_into.
+//
+// Note [Region gradients]
+// narrow, slice, select, split and unbind (and index_select, over the span of rows it read) each
+// read one region of their input, and their backward adds gy into that region only, through
+// Backward::accumulate_region: every region delivered to one input in a backward lands in ONE
+// buffer of the input's shape, allocated once (for a leaf too). An RNN reading x_t = narrow(X, 0, t,
+// 1) for T steps thus costs O(T * slice) in backward, not T full-size zero tensors (O(T * |X|)); a
+// region added into zeros once is bitwise the gradient a separate leaf would get. split and unbind
+// are one entry with one output per piece. Under create_graph accumulate_region falls back to a
+// recorded embed (differentiable, full size per region), and the other backwards here use recorded
+// ops (reshape, narrow, permute, pad) instead of make_view or kernels.
 #include "tapegrad/ops/shape.hpp"
 
 #include <algorithm>
