@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -372,6 +373,46 @@ void mlp_step_ours(benchmark::State& state, int threads) {
   state.counters["system_allocs_per_step"] = static_cast<double>(after.from_os - before.from_os) / steps;
 }
 
+// --- an RNN over 10^5 steps: slices of one leaf against separate leaves (Backward::accumulate_region)
+
+enum class RnnRead { narrow, select, leaves };
+constexpr std::int64_t rnn_steps = 100000;
+
+// h = tanh(x_t * w + h * u) with h, w, u of 8 elements, x_t read from one leaf X [T, 8] through
+// narrow or select, or T separate leaves of 8 elements. Only backward is timed (manual time); the
+// forward of each iteration runs outside it. Linear in T when each step's gradient touches only its
+// slice of X's gradient.
+void rnn_backward_ours(benchmark::State& state, RnnRead read) {
+  tg::set_num_threads(1);
+  tg::Tensor X = input({rnn_steps, 8}, -1.0, 1.0, 50);
+  tg::Tensor w = input({8}, -1.0, 1.0, 51);
+  tg::Tensor u = input({8}, -1.0, 1.0, 52);
+  std::vector<tg::Tensor> leaves;
+  if (read == RnnRead::leaves)
+    for (std::int64_t t = 0; t < rnn_steps; ++t) leaves.push_back(tg::select(X, 0, t).clone().requires_grad_());
+  X.requires_grad_();
+  w.requires_grad_();
+  u.requires_grad_();
+  for (auto _ : state) {
+    tg::Tensor h = tg::zeros({8});
+    for (std::int64_t t = 0; t < rnn_steps; ++t) {
+      tg::Tensor x = read == RnnRead::narrow ? tg::narrow(X, 0, t, 1)
+                     : read == RnnRead::select ? tg::select(X, 0, t)
+                                               : leaves[static_cast<std::size_t>(t)];
+      h = tg::tanh(x * w + h * u);
+    }
+    tg::Tensor loss = tg::sum(h);
+    const auto start = std::chrono::steady_clock::now();
+    loss.backward();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    X.zero_grad();
+    w.zero_grad();
+    u.zero_grad();
+    for (auto& leaf : leaves) leaf.zero_grad();
+  }
+  state.counters["steps"] = static_cast<double>(rnn_steps);
+}
+
 // --- the two sides must compute the same thing, or the comparison means nothing
 
 double max_difference(const tg::Tensor& ours, const tg::Tensor& loop) {
@@ -458,6 +499,15 @@ void register_all() {
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);
   register_benchmark("mlp_784_256_10_b64_gradient_penalty_t1/ours", penalty_step_ours, true);
+  // One thread: the walk is serial and each step's tensors are 8 elements.
+  for (auto [read, name] : {std::pair{RnnRead::narrow, "narrow"}, std::pair{RnnRead::select, "select"},
+                            std::pair{RnnRead::leaves, "leaves"}})
+    benchmark::RegisterBenchmark(("rnn_backward_100k_" + std::string(name) + "_t1/ours").c_str(), rnn_backward_ours,
+                                 read)
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Repetitions(5)
+        ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace

@@ -185,6 +185,9 @@ void ops_rows(Catalogue& row) {
   row("split", [] { split(f23(), std::vector<std::int64_t>{1, 1}, 1); }, Expect::shape, "split");
   row("split", [] { split(f23(), std::vector<std::int64_t>{4, -1}, 1); }, Expect::value, "split");
   row("split", [] { split(f23(), std::vector<std::int64_t>{1, 2}, 5); }, Expect::shape, "split");
+  row("unbind", [] { unbind(f23(), 2); }, Expect::shape, "unbind");  // torch: IndexError
+  row("unbind", [] { unbind(zeros({}), 0); }, Expect::shape, "unbind");
+  row("unbind", [] { unbind(undef(), 0); }, Expect::value, "unbind");
   row("pad", [] { pad(f23(), {1}); }, Expect::shape, "pad");
   row("pad", [] { pad(f23(), {1, 1, 1, 1, 1, 1}); }, Expect::shape, "pad");
   row("pad", [] { pad(f23(), {-2, -2}); }, Expect::shape, "pad");  // a negative size: ShapeError (alias branch, test_ops.cpp)
@@ -194,6 +197,7 @@ void ops_rows(Catalogue& row) {
   row.outcome("slice", "a step near INT64_MAX gives one element", [] { CHECK(slice(f23(), 1, 0, 3, std::numeric_limits<std::int64_t>::max()).shape() == Shape{2, 1}); });
   row.outcome("slice", "bounds are clamped (torch)", [] { CHECK(slice(f23(), 1, -100, 100).shape() == Shape{2, 3}); CHECK(slice(f23(), 1, 5, 9).shape() == Shape{2, 0}); });
   row.outcome("concat", "empty pieces join", [] { CHECK(concat({zeros({0, 3}), f23()}).shape() == Shape{2, 3}); });
+  row.outcome("unbind", "an empty axis unbinds into no pieces (torch)", [] { CHECK(unbind(zeros({2, 0}), 1).empty()); });
   row.outcome("split", "an empty axis splits into no pieces or one empty piece", [] { CHECK(split(zeros({0, 3}), 2, 0).size() <= 1); });
 }
 // clang-format on

@@ -66,8 +66,7 @@ Tensor mlp_loss(const Tensor& w1) {
 }
 }  // namespace
 
-// Skipped until matmul, mean and reshape have differentiable backwards (issue 7, being merged).
-TEST_CASE("the Hessian of a small MLP's loss matches finite differences of its gradient" * doctest::skip()) {
+TEST_CASE("the Hessian of a small MLP's loss matches finite differences of its gradient") {
   Tensor w = uniform({12}, -1.0, 1.0, float64, nullptr);
   const double eps = 1e-6;
   auto gradient = [](const Tensor& at) {
@@ -85,8 +84,7 @@ TEST_CASE("the Hessian of a small MLP's loss matches finite differences of its g
   }
 }
 
-// Skipped until sum has a differentiable backward (issue 7, being merged).
-TEST_CASE("vjp, jvp and hvp agree with the Jacobian written out" * doctest::skip()) {
+TEST_CASE("vjp, jvp and hvp agree with the Jacobian written out") {
   // f(a, b) = (a * b, sum(a^2)): J wrt a is diag(b) and 2a, wrt b diag(a) and 0.
   TensorFunction f = [](const std::vector<Tensor>& xs) {
     return std::vector<Tensor>{xs[0] * xs[1], sum(xs[0] * xs[0])};

@@ -61,7 +61,9 @@ TAPEGRAD_MATH_UNARY(tanh)
 // torch.pow have them (xsimd::pow does not).
 template <class T> T pow(const T& a, const T& b) {
   using std::pow;
-  if constexpr (std::is_arithmetic_v<T>) return pow(a, b);
+  // Scalars, and formulas over tensors (whose pow op has those cases already, and whose select
+  // would cut the derivative at a == 1: Note [Formulas over tensors]).
+  if constexpr (std::is_arithmetic_v<T> || requires { T::records_ops; }) return pow(a, b);
   else return select((b == T(0)) | (a == T(1)), T(1), pow(a, b));
 }
 }  // namespace math

@@ -31,6 +31,7 @@ class ConstantDType {
 };
 
 struct Sym {
+  static constexpr bool records_ops = true;
   Tensor t;
   Sym(Tensor value) : t(std::move(value)) {}  // NOLINT: formulas pass tensors as T
   Sym(double value) : t(scalar(value, constant_dtype)) {}  // NOLINT: T(c) in a formula

@@ -1,6 +1,7 @@
 // index_select and gather, with their scatter-add backwards.
 #include "tapegrad/ops/index.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "internal.hpp"
@@ -46,6 +47,55 @@ Split3 around(const Shape& shape, std::size_t axis) {
   return s;
 }
 
+// The gradient of index_select, for a gy seen as [outer, m, inner]: gy's rows added into the rows
+// [lo, lo + span) they were read from, as a [outer, span, inner] tensor. One pass in index order, so
+// repeated rows sum in a fixed order.
+Tensor add_rows(const Tensor& gy_in, const Shape& shape, const std::vector<std::int64_t>& rows, std::int64_t lo,
+                Split3 s) {
+  NoGradGuard no_grad;
+  Tensor gy = gy_in.contiguous();
+  Tensor out = zeros(shape, gy.dtype());
+  const auto m = static_cast<std::int64_t>(rows.size());
+  detail::dispatch_floating(gy.dtype(), [&]<class T>() {
+    const T* g = gy.data<T>();
+    T* dst = out.data<T>();
+    for (std::int64_t o = 0; o < s.outer; ++o)
+      for (std::int64_t i = 0; i < m; ++i) {
+        T* to = dst + (o * s.n + rows[static_cast<std::size_t>(i)] - lo) * s.inner;
+        const T* from = g + (o * m + i) * s.inner;
+        for (std::int64_t j = 0; j < s.inner; ++j) to[j] += from[j];
+      }
+  });
+  return out;
+}
+
+// index_select's backward. Only the span of rows read is touched: the rows are summed into a buffer
+// of that span, which goes into the input's gradient as one region (Backward::accumulate_region),
+// so a step that reads one row of a large table costs a row, not the table. Under create_graph the
+// sum is recorded as an op whose backward is index_select again.
+void index_select_back(Backward& b, std::size_t a, const std::vector<std::int64_t>& rows, Split3 s) {
+  const Shape full = b.input_shape(0);
+  if (rows.empty()) return b.accumulate(0, zeros(full, b.input_dtype(0)));
+  const auto [low, high] = std::minmax_element(rows.begin(), rows.end());
+  const std::int64_t lo = *low;
+  Shape shape = full;
+  shape[a] = *high - lo + 1;
+  Split3 span = s;
+  span.n = shape[a];
+  const Tensor& gy = b.gy();
+  Tensor g = add_rows(gy, shape, rows, lo, span);
+  if (b.create_graph()) {
+    std::vector<std::int64_t> shifted(rows.size());
+    std::transform(rows.begin(), rows.end(), shifted.begin(), [lo](std::int64_t r) { return r - lo; });
+    Tensor index = from_vector(shifted, {static_cast<std::int64_t>(rows.size())});
+    g = record("index_select_backward", {gy}, g, {}, [a, index](Backward& b2) {
+      b2.accumulate(0, index_select(b2.gy(), static_cast<std::int64_t>(a), index));
+    }, b.where());
+  }
+  Strides strides = contiguous_strides(full);
+  b.accumulate_region(0, g, shape, strides, lo * strides[a]);
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, Here at) {
@@ -72,20 +122,8 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
       std::memcpy(yp + ((o * m + i) * s.inner) * static_cast<std::int64_t>(item),
                   xp + ((o * s.n + rows[static_cast<std::size_t>(i)]) * s.inner) * static_cast<std::int64_t>(item),
                   static_cast<std::size_t>(s.inner) * item);
-  return record("index_select", {x_in}, y, {}, [rows, s, m](Backward& b) {
-    Tensor gy = b.gy().contiguous();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-      const T* g = gy.data<T>();
-      T* out = gx.data<T>();
-      for (std::int64_t o = 0; o < s.outer; ++o)
-        for (std::int64_t i = 0; i < m; ++i) {
-          T* dst = out + (o * s.n + rows[static_cast<std::size_t>(i)]) * s.inner;
-          const T* src = g + (o * m + i) * s.inner;
-          for (std::int64_t j = 0; j < s.inner; ++j) dst[j] += src[j];
-        }
-    });
-    b.accumulate(0, gx);
+  return record("index_select", {x_in}, y, {}, [rows = std::move(rows), s, a](Backward& b) {
+    index_select_back(b, a, rows, s);
   }, at);
 }
 
@@ -127,14 +165,25 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
     T* yp = y.data<T>();
     for (std::size_t i = 0; i < offsets.size(); ++i) yp[i] = xp[offsets[i]];
   });
-  return record("gather", {x_in}, y, {}, [offsets](Backward& b) {
-    Tensor gy = b.gy().contiguous();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-      const T* g = gy.data<T>();
-      T* out = gx.data<T>();
-      for (std::size_t i = 0; i < offsets.size(); ++i) out[offsets[i]] += g[i];
-    });
+  return record("gather", {x_in}, y, {}, [offsets, idx = std::move(idx), a](Backward& b) {
+    const Tensor& gy_in = b.gy();
+    Tensor gx;
+    {
+      NoGradGuard no_grad;
+      Tensor gy = gy_in.contiguous();
+      gx = zeros(b.input_shape(0), gy.dtype());
+      detail::dispatch_floating(gy.dtype(), [&]<class T>() {
+        const T* g = gy.data<T>();
+        T* out = gx.data<T>();
+        for (std::size_t i = 0; i < offsets.size(); ++i) out[offsets[i]] += g[i];
+      });
+    }
+    if (b.create_graph()) {  // recorded as an op whose backward is gather again
+      Tensor index = from_vector(idx, gy_in.shape());
+      gx = record("gather_backward", {gy_in}, gx, {}, [a, index](Backward& b2) {
+        b2.accumulate(0, gather(b2.gy(), static_cast<std::int64_t>(a), index));
+      }, b.where());
+    }
     b.accumulate(0, gx);
   }, at);
 }

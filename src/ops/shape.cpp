@@ -1,5 +1,16 @@
 // Shape and layout ops. Views share storage (their backward maps gy back through the inverse
 // layout change); copies go through kernels::copy_into.
+//
+// Note [Region gradients]
+// narrow, slice, select, split and unbind (and index_select, over the span of rows it read) each
+// read one region of their input, and their backward adds gy into that region only, through
+// Backward::accumulate_region: every region delivered to one input in a backward lands in ONE
+// buffer of the input's shape, allocated once (for a leaf too). An RNN reading x_t = narrow(X, 0, t,
+// 1) for T steps thus costs O(T * slice) in backward, not T full-size zero tensors (O(T * |X|)); a
+// region added into zeros once is bitwise the gradient a separate leaf would get. split and unbind
+// are one entry with one output per piece. Under create_graph accumulate_region falls back to a
+// recorded embed (differentiable, full size per region), and the other backwards here use recorded
+// ops (reshape, narrow, permute, pad) instead of make_view or kernels.
 #include "tapegrad/ops/shape.hpp"
 
 #include <algorithm>
@@ -100,9 +111,29 @@ std::optional<Strides> view_strides(const Shape& shape, const Strides& strides, 
 // The backward shared by every view-like op whose gradient is gy reshaped to the input's shape.
 void reshape_back(Backward& b) {
   const Tensor& gy = b.gy();
-  const Shape& shape = b.input_shape(0);
+  const Shape shape = b.input_shape(0);
+  if (b.create_graph()) return b.accumulate(0, reshape(gy, shape));
   Tensor g = gy.is_contiguous() ? gy : kernels::cast(gy, gy.dtype());
   b.accumulate(0, detail::make_view(g, shape, contiguous_strides(shape), 0));
+}
+
+// Adds g into the part of input 0's gradient that a view along axis `a` read: `length` elements
+// from `start` by `step`, or (drop_axis) the one at `start`, with the axis removed. Only that region
+// is touched (Backward::accumulate_region): reading T slices of one tensor costs O(T * slice) in
+// backward, not O(T * input).
+void add_region(Backward& b, const Tensor& g, std::size_t a, std::int64_t start, std::int64_t length,
+                std::int64_t step, bool drop_axis) {
+  Shape shape = b.input_shape(0);
+  Strides strides = contiguous_strides(shape);
+  const std::int64_t offset = start * strides[a];
+  if (drop_axis) {
+    shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
+    strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
+  } else {
+    shape[a] = length;
+    if (length > 1) strides[a] *= step;  // step < the axis length here, so this stays inside
+  }
+  b.accumulate_region(0, g, shape, strides, offset);
 }
 
 }  // namespace
@@ -227,14 +258,8 @@ Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_
   if (shape[a] > 1) strides[a] *= step;  // step < n here, so the product stays within the storage
   const std::int64_t offset = start * x.strides()[a];
   Tensor y = detail::make_view(x, shape, strides, offset);
-  return record("slice", {x}, y, {}, [a, start, step, shape](Backward& b) {
-    const Tensor& gy = b.gy();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    Strides s = gx.strides();
-    const std::int64_t off = start * s[a];
-    if (shape[a] > 1) s[a] *= step;
-    kernels::copy_into(detail::make_view(gx, shape, s, off), gy);
-    b.accumulate(0, gx);
+  return record("slice", {x}, y, {}, [a, start, length = shape[a], step](Backward& b) {
+    add_region(b, b.gy(), a, start, length, step, false);
   }, at);
 }
 
@@ -317,11 +342,8 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
     const Tensor& gy = b.gy();
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-      if (b.needs_grad(i)) {
-        Shape part = gy.shape();
-        part[a] = sizes[i];
-        b.accumulate(i, detail::make_view(gy, part, gy.strides(), offset * gy.strides()[a]));
-      }
+      // narrow: a view when not recording, a recorded one under create_graph.
+      if (b.needs_grad(i)) b.accumulate(i, narrow(gy, static_cast<std::int64_t>(a), offset, sizes[i]));
       offset += sizes[i];
     }
   }, at)[0];
@@ -359,13 +381,54 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
     fail<ShapeError>("split", "the sizes must add up to the axis length",
                      std::to_string(total) + " for an axis of " + std::to_string(x.shape()[static_cast<std::size_t>(a)]),
                      at);
+  // One op with one output per piece, not one narrow each: each piece's gradient lands in its region
+  // of one buffer. Past the tape's 65535 outputs per entry, one narrow per piece.
+  const auto axis_index = static_cast<std::size_t>(a);
   std::vector<Tensor> pieces;
+  if (sizes.size() > UINT16_MAX && will_record({x})) {
+    std::int64_t start = 0;
+    for (auto s : sizes) {
+      pieces.push_back(narrow(x, a, start, s, at));
+      start += s;
+    }
+    return pieces;
+  }
   std::int64_t start = 0;
   for (auto s : sizes) {
-    pieces.push_back(narrow(x, a, start, s, at));
+    Shape part = x.shape();
+    part[axis_index] = s;
+    pieces.push_back(detail::make_view(x, part, x.strides(), start * x.strides()[axis_index]));
     start += s;
   }
-  return pieces;
+  return record("split", {x}, std::move(pieces), {}, [axis_index, sizes](Backward& b) {
+    std::int64_t start = 0;
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+      add_region(b, b.gy(k), axis_index, start, sizes[k], 1, false);
+      start += sizes[k];
+    }
+  }, at);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t axis, Here at) {
+  detail::require_defined("unbind", x, at);
+  if (x.dim() == 0) fail<ShapeError>("unbind", "the input must have at least one axis", "a 0-d tensor", at);
+  const auto a = static_cast<std::size_t>(detail::normalize_axis("unbind", axis, x.dim(), at));
+  Shape shape = x.shape();
+  Strides strides = x.strides();
+  shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
+  strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
+  const std::int64_t n = x.shape()[a];
+  if (n == 0) return {};
+  std::vector<Tensor> pieces;
+  pieces.reserve(static_cast<std::size_t>(n));
+  if (n > UINT16_MAX && will_record({x})) {  // past the tape's 65535 outputs per entry
+    for (std::int64_t i = 0; i < n; ++i) pieces.push_back(select(x, static_cast<std::int64_t>(a), i, at));
+    return pieces;
+  }
+  for (std::int64_t i = 0; i < n; ++i) pieces.push_back(detail::make_view(x, shape, strides, i * x.strides()[a]));
+  return record("unbind", {x}, std::move(pieces), {}, [a, n](Backward& b) {
+    for (std::int64_t i = 0; i < n; ++i) add_region(b, b.gy(static_cast<std::size_t>(i)), a, i, 1, 1, true);
+  }, at);
 }
 
 std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis, Here at) {
@@ -445,15 +508,7 @@ Tensor select(const Tensor& x, std::int64_t axis, std::int64_t index, Here at) {
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
   strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
   Tensor y = detail::make_view(x, shape, strides, index * x.strides()[a]);
-  return record("select", {x}, y, {}, [a, index](Backward& b) {
-    const Tensor& gy = b.gy();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    Strides s = gx.strides();
-    const std::int64_t offset = index * s[a];
-    s.erase(s.begin() + static_cast<std::ptrdiff_t>(a));
-    kernels::copy_into(detail::make_view(gx, gy.shape(), s, offset), gy);
-    b.accumulate(0, gx);
-  }, at);
+  return record("select", {x}, y, {}, [a, index](Backward& b) { add_region(b, b.gy(), a, index, 1, 1, true); }, at);
 }
 
 }  // namespace tapegrad

@@ -45,6 +45,8 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t axis = 0, Here at = Her
 std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis = 0, Here at = Here::current());
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t axis,
                           Here at = Here::current());
+// torch.unbind: the slices along `axis`, each with that axis removed (views; none for an empty axis).
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t axis = 0, Here at = Here::current());
 // Constant padding, torch.nn.functional.pad order: {before_last, after_last, before_second_last, ...}.
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0, Here at = Here::current());
 // The broadcast shape of two shapes (ShapeError when incompatible).
