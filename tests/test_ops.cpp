@@ -366,12 +366,6 @@ std::vector<Row> rows_of(const std::vector<Row>& rows, std::string_view name) {
   return out;
 }
 
-std::vector<const k::SimdTable*> nan_tables() {
-  std::vector<const k::SimdTable*> out{&k::simd_table_sse2()};
-  if (k::isa_supported(k::Isa::avx2)) out.push_back(&k::simd_table_avx2());
-  return out;
-}
-
 template <class T>
 std::vector<T> as(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
@@ -407,7 +401,7 @@ TEST_CASE("every unary op gives PyTorch's value and gradient at NaN, contiguous 
 }
 
 TEST_CASE("SIMD unary kernels of every instruction set give PyTorch's value and gradient at NaN") {
-  for (const auto* table : nan_tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for_each_op<k::unary_ops>([&]<class Op>(int id) {
       INFO("op: " << Op::name);
@@ -462,7 +456,7 @@ TEST_CASE("every binary op gives PyTorch's value and gradients with NaN on eithe
 }
 
 TEST_CASE("SIMD binary kernels of every instruction set give PyTorch's value and gradients at NaN") {
-  for (const auto* table : nan_tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for_each_op<k::binary_ops>([&]<class Op>(int id) {
       if constexpr (Op::differentiable) {
