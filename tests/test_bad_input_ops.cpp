@@ -35,6 +35,10 @@ void ops_rows(Catalogue& row) {
   row("relu", [] { relu(undef()); }, Expect::value, "relu");
   row("gelu", [] { gelu(ints()); }, Expect::dtype, "gelu");
   row("silu", [] { silu(ints()); }, Expect::dtype, "silu");
+  row("hardswish", [] { hardswish(ints()); }, Expect::dtype, "hardswish");
+  row("hardswish", [] { hardswish(undef()); }, Expect::value, "hardswish");
+  row("erf", [] { erf(ints()); }, Expect::dtype, "erf");
+  row("erf", [] { erf(undef()); }, Expect::value, "erf");
   row("leaky_relu", [] { leaky_relu(ints()); }, Expect::dtype, "leaky_relu");
   row("elu", [] { elu(ints()); }, Expect::dtype, "elu");
   row("softplus", [] { softplus(ints()); }, Expect::dtype, "softplus");
