@@ -1,10 +1,8 @@
-// index_select and gather, with their scatter-add backwards.
+// index_select and gather, with their scatter-add backwards (the kernels are in kernels/index.cpp).
 #include "tapegrad/ops/index.hpp"
 
-#include <cstring>
-
 #include "internal.hpp"
-#include "kernels/copy.hpp"
+#include "kernels/index.hpp"
 #include "tapegrad/function.hpp"
 
 namespace tapegrad {
@@ -32,20 +30,6 @@ std::vector<std::int64_t> checked_indices(std::string_view op, const Tensor& ind
   return values;
 }
 
-// x seen as [outer, n, inner] around `axis` (x contiguous).
-struct Split3 {
-  std::int64_t outer = 1, n = 1, inner = 1;
-};
-Split3 around(const Shape& shape, std::size_t axis) {
-  Split3 s;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i < axis) s.outer *= shape[i];
-    else if (i == axis) s.n = shape[i];
-    else s.inner *= shape[i];
-  }
-  return s;
-}
-
 }  // namespace
 
 Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, Here at) {
@@ -60,32 +44,9 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
   shape[a] = static_cast<std::int64_t>(rows.size());
   detail::require_sizes("index_select", shape, x_in.dtype(), at);
   detail::OpScope scope("index_select", at);
-  Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
-  Tensor y = detail::new_tensor(shape, x.dtype());
-  Split3 s = around(x.shape(), a);
-  const std::size_t item = itemsize(x.dtype());
-  const auto* xp = static_cast<const char*>(x.impl().storage->data) + x.offset() * static_cast<std::int64_t>(item);
-  auto* yp = static_cast<char*>(y.impl().storage->data);
-  const std::int64_t m = static_cast<std::int64_t>(rows.size());
-  for (std::int64_t o = 0; o < s.outer; ++o)
-    for (std::int64_t i = 0; i < m; ++i)
-      std::memcpy(yp + ((o * m + i) * s.inner) * static_cast<std::int64_t>(item),
-                  xp + ((o * s.n + rows[static_cast<std::size_t>(i)]) * s.inner) * static_cast<std::int64_t>(item),
-                  static_cast<std::size_t>(s.inner) * item);
-  return record("index_select", {x_in}, y, {}, [rows, s, m](Backward& b) {
-    Tensor gy = b.gy().contiguous();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-      const T* g = gy.data<T>();
-      T* out = gx.data<T>();
-      for (std::int64_t o = 0; o < s.outer; ++o)
-        for (std::int64_t i = 0; i < m; ++i) {
-          T* dst = out + (o * s.n + rows[static_cast<std::size_t>(i)]) * s.inner;
-          const T* src = g + (o * m + i) * s.inner;
-          for (std::int64_t j = 0; j < s.inner; ++j) dst[j] += src[j];
-        }
-    });
-    b.accumulate(0, gx);
+  Tensor y = kernels::index_select(x_in, a, rows);
+  return record("index_select", {x_in}, y, {}, [rows, a](Backward& b) {
+    b.accumulate(0, kernels::index_add(b.input_shape(0), a, rows, b.gy()));
   }, at);
 }
 
@@ -104,38 +65,9 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
   const std::int64_t limit = rank == 0 ? 1 : x_in.shape()[a];
   std::vector<std::int64_t> idx = checked_indices("gather", index_in, limit, at);
   detail::OpScope scope("gather", at);
-  Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
-  const Shape& shape = index_in.shape();
-  // Offsets into x for every element of the index, in row-major order of the index.
-  std::vector<std::int64_t> offsets(idx.size());
-  {
-    std::vector<std::int64_t> pos(rank, 0);
-    const Strides& xs = x.strides();
-    for (std::size_t flat = 0; flat < idx.size(); ++flat) {
-      std::int64_t off = 0;
-      for (std::size_t d = 0; d < rank; ++d) off += (d == a ? idx[flat] : pos[d]) * xs[d];
-      offsets[flat] = off;
-      for (std::size_t d = rank; d-- > 0;) {
-        if (++pos[d] < shape[d]) break;
-        pos[d] = 0;
-      }
-    }
-  }
-  Tensor y = detail::new_tensor(shape, x.dtype());
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    for (std::size_t i = 0; i < offsets.size(); ++i) yp[i] = xp[offsets[i]];
-  });
-  return record("gather", {x_in}, y, {}, [offsets](Backward& b) {
-    Tensor gy = b.gy().contiguous();
-    Tensor gx = zeros(b.input_shape(0), gy.dtype());
-    detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-      const T* g = gy.data<T>();
-      T* out = gx.data<T>();
-      for (std::size_t i = 0; i < offsets.size(); ++i) out[offsets[i]] += g[i];
-    });
-    b.accumulate(0, gx);
+  Tensor y = kernels::gather(x_in, a, idx, index_in.shape());
+  return record("gather", {x_in}, y, {}, [idx, a](Backward& b) {
+    b.accumulate(0, kernels::scatter_add(b.input_shape(0), a, idx, b.gy()));
   }, at);
 }
 
