@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <source_location>
 #include <string>
@@ -71,7 +72,12 @@ void api_rows(Catalogue& row);  // test_bad_input_api.cpp
 // The public functions declared in a header's text: free functions in namespace tapegrad (not detail),
 // operators, and the public methods and constructors of its classes except those in `unwalked`, named
 // "zeros", "operator+", "Tensor::sum" (overloads share a name).
-std::vector<std::string> public_entry_points(const std::string& text, const std::set<std::string>& unwalked);
+// X-macro lists of functions (`#define LIST(X) X(name, ...) ...`, Note [Plain unary ops]): name -> entries.
+using ListMacros = std::map<std::string, std::vector<std::string>>;
+ListMacros list_macros(const std::string& text);
+// `lists` expands each use of a list macro outside a #define into one declaration per entry.
+std::vector<std::string> public_entry_points(const std::string& text, const std::set<std::string>& unwalked,
+                                             const ListMacros& lists = {});
 // Same, over every .hpp under dir, sorted and deduplicated.
 std::vector<std::string> public_entry_points_in(const std::filesystem::path& dir,
                                                 const std::set<std::string>& unwalked);

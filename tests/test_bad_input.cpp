@@ -213,13 +213,21 @@ TEST_CASE("bad-input catalogue: the header parser") {
     template <class D> void Thing::outside(D d) {}
     namespace detail { Tensor internal(const Tensor& x); }
     namespace nn { Tensor linear(const Tensor& x); }
+    #define TAPEGRAD_LIST(X) \
+      X(listed_a, A)       \
+      X(listed_b, B)
+    #define DECLARE(name, Formula) Tensor name(const Tensor& x);
+    TAPEGRAD_LIST(DECLARE)
     }  // namespace tapegrad
     namespace other { Tensor elsewhere(); }
   )";
   std::vector<std::string> expected = {"hardswish",   "sum",        "check",      "operator+",
                                        "operator>=",  "kept",       "old",        "Thing::Thing",
-                                       "Thing::size", "Thing::exp", "Thing::get", "nn::linear"};
-  CHECK(public_entry_points(header, {"Plain"}) == expected);
+                                       "Thing::size", "Thing::exp", "Thing::get", "nn::linear",
+                                       "listed_a",    "listed_b"};
+  const ListMacros lists = list_macros(header);
+  CHECK(lists.at("TAPEGRAD_LIST") == std::vector<std::string>{"listed_a", "listed_b"});
+  CHECK(public_entry_points(header, {"Plain"}, lists) == expected);
 }
 
 // ------------------------------------------------------------------ rows: tensor, creation, random, tape

@@ -21,20 +21,12 @@ void ops_rows(Catalogue& row) {
   // --- unary: int64 where a float is needed, undefined input
   row("neg", [] { neg(undef()); }, Expect::value, "neg");
   row("abs", [] { abs(undef()); }, Expect::value, "abs");
-  row("exp", [] { exp(ints()); }, Expect::dtype, "exp");
-  row("exp", [] { exp(undef()); }, Expect::value, "exp");
-  row("log", [] { log(ints()); }, Expect::dtype, "log");
-  row("log1p", [] { log1p(ints()); }, Expect::dtype, "log1p");
-  row("sqrt", [] { sqrt(ints()); }, Expect::dtype, "sqrt");
-  row("rsqrt", [] { rsqrt(ints()); }, Expect::dtype, "rsqrt");
-  row("sin", [] { sin(ints()); }, Expect::dtype, "sin");
-  row("cos", [] { cos(ints()); }, Expect::dtype, "cos");
-  row("tanh", [] { tanh(ints()); }, Expect::dtype, "tanh");
-  row("sigmoid", [] { sigmoid(ints()); }, Expect::dtype, "sigmoid");
-  row("relu", [] { relu(ints()); }, Expect::dtype, "relu");
-  row("relu", [] { relu(undef()); }, Expect::value, "relu");
-  row("gelu", [] { gelu(ints()); }, Expect::dtype, "gelu");
-  row("silu", [] { silu(ints()); }, Expect::dtype, "silu");
+  // The plain unary ops, from their list (Note [Plain unary ops]): int64 and undefined input.
+#define TAPEGRAD_PLAIN_UNARY_ROWS(function, Formula) \
+  row(#function, [] { function(ints()); }, Expect::dtype, #function); \
+  row(#function, [] { function(undef()); }, Expect::value, #function);
+  TAPEGRAD_PLAIN_UNARY_OPS(TAPEGRAD_PLAIN_UNARY_ROWS)
+#undef TAPEGRAD_PLAIN_UNARY_ROWS
   row("leaky_relu", [] { leaky_relu(ints()); }, Expect::dtype, "leaky_relu");
   row("elu", [] { elu(ints()); }, Expect::dtype, "elu");
   row("softplus", [] { softplus(ints()); }, Expect::dtype, "softplus");

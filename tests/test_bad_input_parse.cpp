@@ -27,6 +27,7 @@ std::string strip(const std::string& text) {
     char c = out[i];
     if (line_start && c == '#') {
       std::size_t end = out.find('\n', i);
+      while (end != std::string::npos && end > 0 && out[end - 1] == '\\') end = out.find('\n', end + 1);
       blank(i, end);
       i = end == std::string::npos ? out.size() : end;
       continue;
@@ -136,8 +137,28 @@ std::string declared_function(std::string decl, const std::string& cls) {
 
 }  // namespace
 
-std::vector<std::string> public_entry_points(const std::string& text, const std::set<std::string>& unwalked) {
+ListMacros list_macros(const std::string& text) {
+  ListMacros lists;
+  static const std::regex head(R"(#define\s+(\w+)\(X\)((?:[^\n]*\\\n)*[^\n]*))");
+  static const std::regex entry(R"(\bX\(\s*(\w+))");
+  for (std::sregex_iterator it(text.begin(), text.end(), head), end; it != end; ++it) {
+    const std::string body = (*it)[2];
+    auto& names = lists[(*it)[1]];
+    for (std::sregex_iterator e(body.begin(), body.end(), entry); e != end; ++e) names.push_back((*e)[1]);
+  }
+  return lists;
+}
+
+std::vector<std::string> public_entry_points(const std::string& text, const std::set<std::string>& unwalked,
+                                             const ListMacros& lists) {
   std::string src = strip(text);
+  // A list expanded in place (`LIST(DECLARE)` on a line of its own) declares one function per entry.
+  for (const auto& [list, names] : lists) {
+    const std::regex use("\\b" + list + R"(\(\s*\w+\s*\))");
+    std::string declarations;
+    for (const std::string& name : names) declarations += "Tensor " + name + "(const Tensor& x); ";
+    src = std::regex_replace(src, use, declarations);
+  }
   std::vector<Scope> stack;
   std::vector<std::string> found;
   std::string stmt;
@@ -219,13 +240,21 @@ std::vector<std::string> public_entry_points(const std::string& text, const std:
 
 std::vector<std::string> public_entry_points_in(const std::filesystem::path& dir,
                                                 const std::set<std::string>& unwalked) {
+  ListMacros lists;
+  for (const auto& file : std::filesystem::recursive_directory_iterator(dir)) {
+    if (file.path().extension() != ".hpp") continue;
+    std::ifstream in(file.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    lists.merge(list_macros(text.str()));
+  }
   std::set<std::string> names;
   for (const auto& file : std::filesystem::recursive_directory_iterator(dir)) {
     if (file.path().extension() != ".hpp") continue;
     std::ifstream in(file.path());
     std::stringstream text;
     text << in.rdbuf();
-    for (auto& name : public_entry_points(text.str(), unwalked)) names.insert(name);
+    for (auto& name : public_entry_points(text.str(), unwalked, lists)) names.insert(name);
   }
   return {names.begin(), names.end()};
 }

@@ -1,5 +1,5 @@
 // GEMM against a plain float64 triple loop: odd sizes, all transposes, padded strides, alpha/beta,
-// beta == 0 over NaN, both instruction sets; and bitwise determinism across thread counts.
+// beta == 0 over NaN, every instruction set; and bitwise determinism across thread counts.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +13,7 @@
 #include "kernels/gemm.hpp"
 #include "kernels/gemm_kernels.hpp"
 #include "kernels/isa.hpp"
+#include "kernels/simd_table.hpp"
 #include "tapegrad/threads.hpp"
 
 namespace {
@@ -20,11 +21,7 @@ namespace {
 using tapegrad::kernels::Isa;
 using tapegrad::kernels::Trans;
 
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas{Isa::sse2};
-  if (tapegrad::kernels::isa_supported(Isa::avx2)) isas.push_back(Isa::avx2);
-  return isas;
-}
+using tapegrad::kernels::supported_isas;  // every instruction set this CPU has
 
 template <class T>
 std::vector<T> random_values(std::size_t size, std::uint32_t seed) {

@@ -16,12 +16,6 @@ namespace {
 
 const std::vector<std::int64_t> sizes = {0, 1, 7, 8, 9, 15, 16, 17, 33, 1023, 4099};
 
-std::vector<const k::SimdTable*> tables() {
-  std::vector<const k::SimdTable*> out{&k::simd_table_sse2()};
-  if (k::isa_supported(k::Isa::avx2)) out.push_back(&k::simd_table_avx2());
-  return out;
-}
-
 std::vector<double> values(std::int64_t n, double low, double high, std::uint64_t seed) {
   Generator gen(seed);
   return uniform({n}, low, high, float64, &gen).to_vector<double>();
@@ -50,7 +44,7 @@ constexpr double tolerance() {
 }  // namespace
 
 TEST_CASE("SIMD unary kernels and their fused backward match the float64 formula") {
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for_each_op<k::unary_ops>([&]<class Op>(int id) {
       INFO("op " << Op::name);
@@ -87,7 +81,7 @@ TEST_CASE("SIMD unary kernels and their fused backward match the float64 formula
 }
 
 TEST_CASE("SIMD binary kernels, forward and both gradients, in every broadcast mode") {
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for_each_op<k::binary_ops>([&]<class Op>(int id) {
       if constexpr (Op::differentiable) {
@@ -130,7 +124,7 @@ TEST_CASE("SIMD binary kernels, forward and both gradients, in every broadcast m
 }
 
 TEST_CASE("SIMD reductions over rows and columns match a float64 reference") {
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for (int kind = 0; kind < 3; ++kind) {
       for (auto rows : {1, 3}) {
@@ -239,7 +233,7 @@ TEST_CASE("results are bitwise identical with 1, 2 and 8 threads") {
 }
 
 TEST_CASE("SIMD fused softmax and log_softmax rows match a float64 reference, also at +-1000 and -inf") {
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     INFO("isa " << std::string(table->isa));
     for (auto n : sizes) {
       if (n == 0) continue;

@@ -254,16 +254,8 @@ TEST_CASE("outer-axis sums and their statistics are bitwise identical with 1, 2 
   }
 }
 
-namespace {
-std::vector<const k::SimdTable*> tables() {
-  std::vector<const k::SimdTable*> out{&k::simd_table_sse2()};
-  if (k::isa_supported(k::Isa::avx2)) out.push_back(&k::simd_table_avx2());
-  return out;
-}
-}  // namespace
-
 TEST_CASE("the SIMD float32 row-sum kernel matches a float64 sum to 1e-6, any length") {
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     for (std::int64_t n : {0, 1, 7, 33, 1023, 1025, 70001}) {
       INFO("isa " << table->isa << ", n " << n);
       for (float value : {0.1f, 0.7f}) {  // a constant: float32 rounding adds up instead of averaging out
@@ -281,7 +273,7 @@ TEST_CASE("the SIMD float32 row-sum kernel matches a float64 sum to 1e-6, any le
 
 TEST_CASE("the SIMD column-sum kernel adds float32 and float64 columns in float64, any width and stride") {
   Generator gen(5);
-  for (const auto* table : tables()) {
+  for (const auto* table : k::supported_tables()) {
     for (std::int64_t rows : {0, 1, 3, 65, 1000}) {
       for (std::int64_t n : {1, 2, 3, 7, 8, 9, 31, 32, 33, 100}) {
         for (std::int64_t ld : {n, n + 3}) {

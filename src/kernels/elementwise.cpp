@@ -5,7 +5,6 @@
 #include "kernels/elementwise.hpp"
 
 #include "internal.hpp"
-#include "kernels/isa.hpp"
 #include "kernels/loop.hpp"
 #include "kernels/simd_table.hpp"
 
@@ -14,11 +13,6 @@ namespace tapegrad::kernels {
 using detail::dispatch;
 using detail::dispatch_floating;
 using detail::new_tensor;
-
-const SimdTable& simd_table() {
-  static const SimdTable& table = active_isa() == Isa::avx2 ? simd_table_avx2() : simd_table_sse2();
-  return table;
-}
 
 namespace {
 template <class T>

@@ -14,6 +14,8 @@
 #include <tuple>
 #include <type_traits>
 
+#include "tapegrad/op_list.hpp"
+
 namespace tapegrad::kernels {
 
 // Each function takes a scalar (std:: overload) or an xsimd batch (found by argument-dependent
@@ -81,8 +83,16 @@ struct Domain {
   Params params{};
 };
 
-// What an op's backward reads: the input x, the output y, or neither.
-enum Saves : unsigned { saves_none = 0, saves_x = 1, saves_y = 2 };
+// What an op's backward reads, as flags: a unary op's input x, a binary op's inputs a and b, the
+// output y. The shared glue (src/ops/elementwise.cpp) saves exactly these for backward.
+enum Saves : unsigned { saves_none = 0, saves_x = 1, saves_y = 2, saves_a = 4, saves_b = 8 };
+
+// What a binary op does when its operands promote to int64 (Note [Type promotion]).
+enum class Int64Inputs {
+  computed,    // computes in int64 (add, maximum, comparisons)
+  as_float32,  // computes in float32, like torch's true division
+  refused,     // DTypeError with the op's int64_refusal: no integer kernel (pow)
+};
 
 // ---------------------------------------------------------------- unary ops: y = f(x)
 struct Neg {
@@ -256,14 +266,51 @@ struct PowScalar {  // a: exponent
   }
 };
 
-using unary_ops = std::tuple<Neg, Exp, Log, Log1p, Sqrt, Rsqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Gelu, Silu,
-                             LeakyRelu, Elu, Softplus, Clamp, PowScalar>;
+// PyTorch's hardswish_backward as its scalar kernel (and CUDA's) has it: 0 below -3, x/3 + 1/2 on
+// [-3, 3] (so -gy/2 at -3 and 3gy/2 at 3), gy above, and gy at NaN (every compare false). (torch's
+// vectorised CPU kernel gives gy at 3 and NaN at NaN instead: torch disagrees with itself there.)
+struct Hardswish {
+  static constexpr std::string_view name = "hardswish";
+  static constexpr Domain domain{-4.5, 4.5};
+  static constexpr unsigned saves = saves_x;
+  // x * relu6(x + 3) / 6 in torch's order; a NaN x gives NaN through the product.
+  template <class T> static T forward(T x, const Params&) {
+    T shifted = x + T(3);
+    T relu6 = math::select(shifted < T(0), T(0), math::select(shifted > T(6), T(6), shifted));
+    return x * relu6 / T(6);
+  }
+  template <class T> static T backward(T x, T, T gy, const Params&) {
+    return math::select(x < T(-3), T(0), math::select(x <= T(3), gy * (x / T(3) + T(0.5)), gy));
+  }
+};
+struct Erf {
+  static constexpr std::string_view name = "erf";
+  static constexpr Domain domain{};
+  static constexpr unsigned saves = saves_x;
+  template <class T> static T forward(T x, const Params&) { return math::erf(x); }
+  template <class T> static T backward(T x, T, T gy, const Params&) {
+    return gy * (T(1.12837916709551257390) * math::exp(-(x * x)));  // 2/√π e^(-x²)
+  }
+};
+
+// The plain ones come from the public list (Note [Plain unary ops] in tapegrad/op_list.hpp).
+#define TAPEGRAD_PLAIN_FORMULA(function, Formula) , Formula
+using unary_ops = std::tuple<Neg, Abs, LeakyRelu, Elu, Softplus, Clamp,
+                             PowScalar TAPEGRAD_PLAIN_UNARY_OPS(TAPEGRAD_PLAIN_FORMULA)>;
+#undef TAPEGRAD_PLAIN_FORMULA
+#define TAPEGRAD_PLAIN_NAME_CHECK(function, Formula) \
+  static_assert(Formula::name == #function, "the formula's name is its public function's");
+TAPEGRAD_PLAIN_UNARY_OPS(TAPEGRAD_PLAIN_NAME_CHECK)
+#undef TAPEGRAD_PLAIN_NAME_CHECK
 
 // ---------------------------------------------------------------- binary ops: y = f(a, b)
+// Binary structs also say what backward saves (Saves flags) and what int64 operands do.
 struct Add {
   static constexpr std::string_view name = "add";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_none;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;
   template <class T> static T forward(T a, T b) { return a + b; }
   template <class T> static T grad_a(T, T, T, T gy) { return gy; }
   template <class T> static T grad_b(T, T, T, T gy) { return gy; }
@@ -272,6 +319,8 @@ struct Sub {
   static constexpr std::string_view name = "sub";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_none;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;
   template <class T> static T forward(T a, T b) { return a - b; }
   template <class T> static T grad_a(T, T, T, T gy) { return gy; }
   template <class T> static T grad_b(T, T, T, T gy) { return -gy; }
@@ -280,6 +329,8 @@ struct Mul {
   static constexpr std::string_view name = "mul";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_a | saves_b;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;
   template <class T> static T forward(T a, T b) { return a * b; }
   template <class T> static T grad_a(T, T b, T, T gy) { return gy * b; }
   template <class T> static T grad_b(T a, T, T, T gy) { return gy * a; }
@@ -288,6 +339,8 @@ struct Div {
   static constexpr std::string_view name = "div";
   static constexpr Domain domain{0.5, 2.0};  // keeps b away from 0
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_a | saves_b;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::as_float32;
   template <class T> static T forward(T a, T b) { return a / b; }
   template <class T> static T grad_a(T, T b, T, T gy) { return gy / b; }
   template <class T> static T grad_b(T a, T b, T, T gy) { return -gy * a / (b * b); }
@@ -296,6 +349,10 @@ struct Pow {
   static constexpr std::string_view name = "pow";
   static constexpr Domain domain{0.2, 2.0};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_a | saves_b | saves_y;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::refused;
+  static constexpr std::string_view int64_refusal =
+      "int64 to an integral power is not supported (cast to a floating dtype first)";
   template <class T> static T forward(T a, T b) { return math::pow(a, b); }
   template <class T> static T grad_a(T a, T b, T, T gy) {
     return math::select(b == T(0), T(0), gy * b * math::pow(a, b - T(1)));
@@ -311,6 +368,8 @@ struct Maximum {
   static constexpr std::string_view name = "maximum";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_a | saves_b;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;
   template <class T> static T forward(T a, T b) { return math::select(math::or_nan(a >= b, a), a, b); }
   template <class T> static T grad_a(T a, T b, T, T gy) {
     return math::select(a < b, T(0), math::select(a == b, gy * T(0.5), gy));
@@ -323,6 +382,8 @@ struct Minimum {
   static constexpr std::string_view name = "minimum";
   static constexpr Domain domain{};
   static constexpr bool differentiable = true;
+  static constexpr unsigned saves = saves_a | saves_b;
+  static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;
   template <class T> static T forward(T a, T b) { return math::select(math::or_nan(a <= b, a), a, b); }
   template <class T> static T grad_a(T a, T b, T, T gy) {
     return math::select(a > b, T(0), math::select(a == b, gy * T(0.5), gy));
@@ -337,6 +398,8 @@ struct Minimum {
     static constexpr std::string_view name = text;                              \
     static constexpr Domain domain{};                                           \
     static constexpr bool differentiable = false;                               \
+    static constexpr unsigned saves = saves_none;                               \
+    static constexpr Int64Inputs int64_inputs = Int64Inputs::computed;          \
     template <class T> static T forward(T a, T b) { return (expression) ? T(1) : T(0); } \
     template <class T> static T grad_a(T, T, T, T) { return T(0); }             \
     template <class T> static T grad_b(T, T, T, T) { return T(0); }             \

@@ -1,5 +1,5 @@
 // The GEMM driver: cache blocking, packing and threads, compiled once for the baseline. The SIMD
-// pieces come per instruction set through GemmKernels (gemm_kernels.hpp).
+// pieces come per instruction set through GemmKernels (gemm_kernels.hpp) in the SimdTable.
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 
 #include "kernels/gemm_kernels.hpp"
 #include "kernels/isa.hpp"
+#include "kernels/simd_table.hpp"
 #include "parallel.hpp"
 
 namespace tapegrad::kernels {
@@ -225,24 +226,18 @@ void gemm_packed(const GemmKernels<T>& kernels, Trans ta, Trans tb, std::int64_t
   }
 }
 
-template <class T>
-const GemmKernels<T>& kernels_for(Isa isa) {
-  if (isa == Isa::avx2) return avx2::gemm_kernels(std::type_identity<T>{});
-  return sse2::gemm_kernels(std::type_identity<T>{});
-}
-
 }  // namespace
 
 void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
           std::int64_t ldc) {
-  gemm_packed(kernels_for<float>(isa), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_packed(simd_table(isa).gemm<float>(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
           std::int64_t ldc) {
-  gemm_packed(kernels_for<double>(isa), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_packed(simd_table(isa).gemm<double>(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,

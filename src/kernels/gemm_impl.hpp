@@ -1,6 +1,6 @@
 // GEMM pieces written once for any xsimd architecture: micro-kernels and the small-product path
 // (packing is in gemm_pack.hpp). Included only by the per-instruction-set translation units
-// (gemm_sse2.cpp, gemm_avx2.cpp), each compiled with its own flags.
+// (simd_isa.cpp, compiled once per instruction set with its own flags).
 //
 // Note [One instantiation per instruction set]: everything here is a template on Arch, so the
 // copies built with -mavx2 and those built for the baseline are different functions to the linker.
@@ -9,7 +9,7 @@
 // defined here or in gemm_pack.hpp, and standard library calls are kept out of these loops. (The
 // Transpose specialisations name their architecture, so each is only used, and emitted, in its own
 // TU.)
-// Check: `nm -C gemm_avx2.cpp.o | grep ' [WV] '` lists only symbols with fma3<xsimd::avx2>.
+// Check: `nm -C libtapegrad_kernels_avx2.a | grep ' [WV] '` lists only symbols with fma3<xsimd::avx2>.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // The per-instruction-set pieces of GEMM, as seen by the driver in gemm.cpp. The driver (blocking,
 // threads, buffers) is compiled once for the baseline; only what touches SIMD registers is compiled
-// once per instruction set (gemm_sse2.cpp, gemm_avx2.cpp) and reached through this table.
+// once per instruction set (gemm_impl.hpp, in simd_isa.cpp) and reached through the instruction
+// set's SimdTable (simd_table.hpp).
 #pragma once
 
 #include <cstdint>
@@ -43,15 +44,5 @@ void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int6
 void gemm(Isa isa, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
           std::int64_t ldc);
-
-namespace sse2 {
-const GemmKernels<float>& gemm_kernels(std::type_identity<float>);
-const GemmKernels<double>& gemm_kernels(std::type_identity<double>);
-}  // namespace sse2
-
-namespace avx2 {
-const GemmKernels<float>& gemm_kernels(std::type_identity<float>);
-const GemmKernels<double>& gemm_kernels(std::type_identity<double>);
-}  // namespace avx2
 
 }  // namespace tapegrad::kernels

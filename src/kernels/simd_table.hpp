@@ -1,16 +1,23 @@
 // Note [Kernels per instruction set]
-// The SIMD bodies of the elementwise and reduction kernels are templates over an xsimd architecture
-// (simd_kernels.hpp), instantiated once per instruction set in their own translation units
-// (simd_sse2.cpp with the x86-64 baseline flags, simd_avx2.cpp with -mavx2 -mfma). Each unit fills
-// one table of function pointers; simd_table() picks the table of kernels::active_isa() at run time.
-// So one binary runs on any x86-64 and uses AVX2+FMA where present. Only contiguous inner loops
-// live here: the callers (elementwise.cpp, reduce.cpp) walk shapes, broadcasting and threads.
+// The SIMD bodies of the elementwise, reduction and GEMM kernels are templates over an xsimd
+// architecture (simd_kernels.hpp, gemm_impl.hpp), instantiated once per instruction set by one
+// translation unit, simd_isa.cpp, that meson.build compiles once per instruction set with that
+// set's flags (the baseline's for sse2, -mavx2 -mfma for avx2). Each compilation fills one
+// SimdTable of function pointers; simd_table() (isa.cpp) picks the table of kernels::active_isa()
+// at run time, the one place where an instruction set is selected. So one binary runs on any x86-64
+// and uses AVX2+FMA where present. Only contiguous inner loops and GEMM's register tiles live here:
+// the callers (elementwise.cpp, reduce.cpp, gemm.cpp) walk shapes, broadcasting, blocks and
+// threads. Note [Adding an instruction set] in isa.hpp says how a table is added.
 #pragma once
 
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/formulas.hpp"
+#include "kernels/gemm_kernels.hpp"
+#include "kernels/isa.hpp"
 
 namespace tapegrad::kernels {
 
@@ -56,11 +63,28 @@ struct SimdTable {
   SumColumnsFn sum_columns[2];
   ReduceInnerFn sum_rows_float32;  // float32 rows summed through float64 (Note [Accurate sums])
   SoftmaxRowsFn softmax_rows[2];
+  GemmKernels<float> gemm_float;
+  GemmKernels<double> gemm_double;
+
+  template <class T>
+  const GemmKernels<T>& gemm() const {
+    if constexpr (std::is_same_v<T, double>) return gemm_double;
+    else return gemm_float;
+  }
 };
 
-const SimdTable& simd_table_sse2();
-const SimdTable& simd_table_avx2();
 // The table of the active instruction set (kernels::active_isa()).
 const SimdTable& simd_table();
+// The table of `isa`, which must be supported (isa_supported): lets tests and benchmarks run every
+// path in one process.
+const SimdTable& simd_table(Isa isa);
+// The instruction sets this CPU supports, and their tables, slowest first.
+std::vector<Isa> supported_isas();
+std::vector<const SimdTable*> supported_tables();
+
+// One per instruction set, defined by simd_isa.cpp compiled for it.
+#define TAPEGRAD_DECLARE_SIMD_TABLE(name, arch, cpu) const SimdTable& simd_table_##name();
+TAPEGRAD_KERNEL_ISAS(TAPEGRAD_DECLARE_SIMD_TABLE)
+#undef TAPEGRAD_DECLARE_SIMD_TABLE
 
 }  // namespace tapegrad::kernels

@@ -46,9 +46,9 @@ Tensor unary(const Tensor& x, const k::Params& params, const std::source_locatio
   else return record(Op::name, {x}, y, {}, backward, at);
 }
 
-// torch computes int64 ** int64 in int64; we have no integer pow kernel.
+// torch computes int64 ** int64 in int64; we have no integer pow kernel (Int64Inputs::refused).
 [[noreturn]] void refuse_integer_pow(const std::string& observed, const std::source_location& at) {
-  fail<DTypeError>("pow", "int64 to an integral power is not supported (cast to a floating dtype first)", observed, at);
+  fail<DTypeError>("pow", k::Pow::int64_refusal, observed, at);
 }
 
 // Brings a and b to dtype d, recording the casts so gradients come back in each input's own dtype.
@@ -67,24 +67,26 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
   Shape shape = broadcast_shapes(Op::name, a_in.shape(), b_in.shape(), at);
   OpScope scope(Op::name, at);
   DType dtype = result_type(operand(a_in), operand(b_in));
-  if constexpr (std::is_same_v<Op, k::Div>) dtype = is_floating(dtype) ? dtype : float32;  // true division
-  if constexpr (std::is_same_v<Op, k::Pow>)
-    if (!is_floating(dtype)) refuse_integer_pow(describe(a_in) + " and " + describe(b_in), at);
+  if constexpr (Op::int64_inputs == k::Int64Inputs::as_float32) dtype = is_floating(dtype) ? dtype : float32;
+  if constexpr (Op::int64_inputs == k::Int64Inputs::refused)
+    if (!is_floating(dtype))
+      fail<DTypeError>(Op::name, Op::int64_refusal, describe(a_in) + " and " + describe(b_in), at);
   auto [a, b] = to_dtype(a_in, b_in, dtype, at);
   if constexpr (!Op::differentiable) {
     return k::binary(k::binary_id<Op>, a, b, shape, int64);
   } else {
     Tensor y = k::binary(k::binary_id<Op>, a, b, shape, a.dtype());
     if (!will_record({a, b})) return y;
-    if constexpr (std::is_same_v<Op, k::Add> || std::is_same_v<Op, k::Sub>) {
+    if constexpr (Op::saves == k::saves_none) {
       // Their gradients are gy and ±gy: nothing to save, no kernel to run.
       return record(Op::name, {a, b}, y, {}, [](Backward& b) {
         b.accumulate(0, b.gy());
         if (b.needs_grad(1)) b.accumulate(1, std::is_same_v<Op, k::Add> ? b.gy() : neg(b.gy()));
       }, at);
     } else {
-      // Only pow's gradient reads the output.
-      constexpr bool reads_y = std::is_same_v<Op, k::Pow>;
+      // The binary_backward kernel reads both operands; pow's gradient also reads the output.
+      static_assert((Op::saves & (k::saves_a | k::saves_b)) == (k::saves_a | k::saves_b));
+      constexpr bool reads_y = Op::saves & k::saves_y;
       auto backward = [](Backward& b) {
         for (int which = 0; which < 2; ++which) {
           if (!b.needs_grad(static_cast<std::size_t>(which))) continue;
@@ -109,25 +111,6 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
 
 }  // namespace detail
 
-namespace detail::sym {
-// erf as a recorded op, for gelu's formula over tensors: d/dx erf(x) = 2/sqrt(pi) exp(-x^2).
-Sym erf(const Sym& x) {
-  Tensor y = empty(x.t.shape(), x.t.dtype());
-  {
-    Tensor xc = x.t.contiguous().detach();
-    dispatch_floating(x.t.dtype(), [&]<class T>() {
-      const T* in = xc.data<T>();
-      T* out = y.data<T>();
-      for (std::int64_t i = 0; i < y.numel(); ++i) out[i] = std::erf(in[i]);
-    });
-  }
-  return record("erf", {x.t}, y, {x.t}, [](Backward& b) {
-    ConstantDType constants(b.gy().dtype());
-    const Sym sx(b.saved(0));
-    b.accumulate(0, (Sym(b.gy()) * Sym(1.1283791670955125739) * exp(-(sx * sx))).t);
-  }, {});
-}
-}  // namespace detail::sym
 
 using detail::binary;
 using detail::unary;
@@ -137,23 +120,16 @@ Tensor neg(const Tensor& x, Here at) {
   if (x.dtype() == int64) return binary<k::Sub>(zeros({}, int64), x, at);
   return unary<k::Neg>(x, {}, at);
 }
-Tensor exp(const Tensor& x, Here at) { return unary<k::Exp>(x, {}, at); }
-Tensor log(const Tensor& x, Here at) { return unary<k::Log>(x, {}, at); }
-Tensor log1p(const Tensor& x, Here at) { return unary<k::Log1p>(x, {}, at); }
-Tensor sqrt(const Tensor& x, Here at) { return unary<k::Sqrt>(x, {}, at); }
-Tensor rsqrt(const Tensor& x, Here at) { return unary<k::Rsqrt>(x, {}, at); }
 Tensor abs(const Tensor& x, Here at) {
   detail::require_defined("abs", x, at);
   if (x.dtype() == int64) return binary<k::Maximum>(x, neg(x, at), at);
   return unary<k::Abs>(x, {}, at);
 }
-Tensor sin(const Tensor& x, Here at) { return unary<k::Sin>(x, {}, at); }
-Tensor cos(const Tensor& x, Here at) { return unary<k::Cos>(x, {}, at); }
-Tensor tanh(const Tensor& x, Here at) { return unary<k::Tanh>(x, {}, at); }
-Tensor sigmoid(const Tensor& x, Here at) { return unary<k::Sigmoid>(x, {}, at); }
-Tensor relu(const Tensor& x, Here at) { return unary<k::Relu>(x, {}, at); }
-Tensor gelu(const Tensor& x, Here at) { return unary<k::Gelu>(x, {}, at); }
-Tensor silu(const Tensor& x, Here at) { return unary<k::Silu>(x, {}, at); }
+// Note [Plain unary ops] (tapegrad/op_list.hpp): exp, log, ..., erf.
+#define TAPEGRAD_DEFINE_PLAIN_UNARY(function, Formula) \
+  Tensor function(const Tensor& x, Here at) { return unary<k::Formula>(x, {}, at); }
+TAPEGRAD_PLAIN_UNARY_OPS(TAPEGRAD_DEFINE_PLAIN_UNARY)
+#undef TAPEGRAD_DEFINE_PLAIN_UNARY
 Tensor leaky_relu(const Tensor& x, double negative_slope, Here at) {
   return unary<k::LeakyRelu>(x, {negative_slope, 0.0}, at);
 }

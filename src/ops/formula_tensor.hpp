@@ -60,7 +60,7 @@ inline Sym cos(const Sym& x) { return tapegrad::cos(x.t); }
 inline Sym tanh(const Sym& x) { return tapegrad::tanh(x.t); }
 inline Sym abs(const Sym& x) { return tapegrad::abs(x.t); }
 inline Sym pow(const Sym& a, const Sym& b) { return tapegrad::pow(a.t, b.t); }
-Sym erf(const Sym& x);  // formula_tensor.cpp
+inline Sym erf(const Sym& x) { return tapegrad::erf(x.t); }
 
 // The result of a formula as a gradient of `shape` (a formula may return a constant, e.g. T(0)).
 inline Tensor as_gradient(const Sym& r, const Shape& shape) {

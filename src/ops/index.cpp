@@ -1,11 +1,10 @@
-// index_select and gather, with their scatter-add backwards.
+// index_select and gather, with their scatter-add backwards (the kernels are in kernels/index.cpp).
 #include "tapegrad/ops/index.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "internal.hpp"
-#include "kernels/copy.hpp"
+#include "kernels/index.hpp"
 #include "tapegrad/function.hpp"
 
 namespace tapegrad {
@@ -33,61 +32,23 @@ std::vector<std::int64_t> checked_indices(std::string_view op, const Tensor& ind
   return values;
 }
 
-// x seen as [outer, n, inner] around `axis` (x contiguous).
-struct Split3 {
-  std::int64_t outer = 1, n = 1, inner = 1;
-};
-Split3 around(const Shape& shape, std::size_t axis) {
-  Split3 s;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i < axis) s.outer *= shape[i];
-    else if (i == axis) s.n = shape[i];
-    else s.inner *= shape[i];
-  }
-  return s;
-}
-
-// The gradient of index_select, for a gy seen as [outer, m, inner]: gy's rows added into the rows
-// [lo, lo + span) they were read from, as a [outer, span, inner] tensor. One pass in index order, so
-// repeated rows sum in a fixed order.
-Tensor add_rows(const Tensor& gy_in, const Shape& shape, const std::vector<std::int64_t>& rows, std::int64_t lo,
-                Split3 s) {
-  NoGradGuard no_grad;
-  Tensor gy = gy_in.contiguous();
-  Tensor out = zeros(shape, gy.dtype());
-  const auto m = static_cast<std::int64_t>(rows.size());
-  detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-    const T* g = gy.data<T>();
-    T* dst = out.data<T>();
-    for (std::int64_t o = 0; o < s.outer; ++o)
-      for (std::int64_t i = 0; i < m; ++i) {
-        T* to = dst + (o * s.n + rows[static_cast<std::size_t>(i)] - lo) * s.inner;
-        const T* from = g + (o * m + i) * s.inner;
-        for (std::int64_t j = 0; j < s.inner; ++j) to[j] += from[j];
-      }
-  });
-  return out;
-}
-
-// index_select's backward. Only the span of rows read is touched: the rows are summed into a buffer
-// of that span, which goes into the input's gradient as one region (Backward::accumulate_region),
-// so a step that reads one row of a large table costs a row, not the table. Under create_graph the
-// sum is recorded as an op whose backward is index_select again.
-void index_select_back(Backward& b, std::size_t a, const std::vector<std::int64_t>& rows, Split3 s) {
+// index_select's backward. Only the span of rows read is touched: gy's rows are summed (in index
+// order, kernels::index_add) into a buffer of that span, which goes into the input's gradient as one
+// region (Backward::accumulate_region), so a step that reads one row of a large table costs a row,
+// not the table. Under create_graph the sum is recorded as an op whose backward is index_select again.
+void index_select_back(Backward& b, std::size_t a, const std::vector<std::int64_t>& rows) {
   const Shape full = b.input_shape(0);
   if (rows.empty()) return b.accumulate(0, zeros(full, b.input_dtype(0)));
   const auto [low, high] = std::minmax_element(rows.begin(), rows.end());
   const std::int64_t lo = *low;
   Shape shape = full;
   shape[a] = *high - lo + 1;
-  Split3 span = s;
-  span.n = shape[a];
+  std::vector<std::int64_t> shifted(rows.size());
+  std::transform(rows.begin(), rows.end(), shifted.begin(), [lo](std::int64_t r) { return r - lo; });
   const Tensor& gy = b.gy();
-  Tensor g = add_rows(gy, shape, rows, lo, span);
+  Tensor g = kernels::index_add(shape, a, shifted, gy);
   if (b.create_graph()) {
-    std::vector<std::int64_t> shifted(rows.size());
-    std::transform(rows.begin(), rows.end(), shifted.begin(), [lo](std::int64_t r) { return r - lo; });
-    Tensor index = from_vector(shifted, {static_cast<std::int64_t>(rows.size())});
+    Tensor index = from_vector(shifted, {static_cast<std::int64_t>(shifted.size())});
     g = record("index_select_backward", {gy}, g, {}, [a, index](Backward& b2) {
       b2.accumulate(0, index_select(b2.gy(), static_cast<std::int64_t>(a), index));
     }, b.where());
@@ -110,20 +71,9 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
   shape[a] = static_cast<std::int64_t>(rows.size());
   detail::require_sizes("index_select", shape, x_in.dtype(), at);
   detail::OpScope scope("index_select", at);
-  Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
-  Tensor y = detail::new_tensor(shape, x.dtype());
-  Split3 s = around(x.shape(), a);
-  const std::size_t item = itemsize(x.dtype());
-  const auto* xp = static_cast<const char*>(x.impl().storage->data) + x.offset() * static_cast<std::int64_t>(item);
-  auto* yp = static_cast<char*>(y.impl().storage->data);
-  const std::int64_t m = static_cast<std::int64_t>(rows.size());
-  for (std::int64_t o = 0; o < s.outer; ++o)
-    for (std::int64_t i = 0; i < m; ++i)
-      std::memcpy(yp + ((o * m + i) * s.inner) * static_cast<std::int64_t>(item),
-                  xp + ((o * s.n + rows[static_cast<std::size_t>(i)]) * s.inner) * static_cast<std::int64_t>(item),
-                  static_cast<std::size_t>(s.inner) * item);
-  return record("index_select", {x_in}, y, {}, [rows = std::move(rows), s, a](Backward& b) {
-    index_select_back(b, a, rows, s);
+  Tensor y = kernels::index_select(x_in, a, rows);
+  return record("index_select", {x_in}, y, {}, [rows = std::move(rows), a](Backward& b) {
+    index_select_back(b, a, rows);
   }, at);
 }
 
@@ -142,45 +92,13 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
   const std::int64_t limit = rank == 0 ? 1 : x_in.shape()[a];
   std::vector<std::int64_t> idx = checked_indices("gather", index_in, limit, at);
   detail::OpScope scope("gather", at);
-  Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
-  const Shape& shape = index_in.shape();
-  // Offsets into x for every element of the index, in row-major order of the index.
-  std::vector<std::int64_t> offsets(idx.size());
-  {
-    std::vector<std::int64_t> pos(rank, 0);
-    const Strides& xs = x.strides();
-    for (std::size_t flat = 0; flat < idx.size(); ++flat) {
-      std::int64_t off = 0;
-      for (std::size_t d = 0; d < rank; ++d) off += (d == a ? idx[flat] : pos[d]) * xs[d];
-      offsets[flat] = off;
-      for (std::size_t d = rank; d-- > 0;) {
-        if (++pos[d] < shape[d]) break;
-        pos[d] = 0;
-      }
-    }
-  }
-  Tensor y = detail::new_tensor(shape, x.dtype());
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    for (std::size_t i = 0; i < offsets.size(); ++i) yp[i] = xp[offsets[i]];
-  });
-  return record("gather", {x_in}, y, {}, [offsets, idx = std::move(idx), a](Backward& b) {
-    const Tensor& gy_in = b.gy();
-    Tensor gx;
-    {
-      NoGradGuard no_grad;
-      Tensor gy = gy_in.contiguous();
-      gx = zeros(b.input_shape(0), gy.dtype());
-      detail::dispatch_floating(gy.dtype(), [&]<class T>() {
-        const T* g = gy.data<T>();
-        T* out = gx.data<T>();
-        for (std::size_t i = 0; i < offsets.size(); ++i) out[offsets[i]] += g[i];
-      });
-    }
+  Tensor y = kernels::gather(x_in, a, idx, index_in.shape());
+  return record("gather", {x_in}, y, {}, [idx = std::move(idx), a](Backward& b) {
+    const Tensor& gy = b.gy();
+    Tensor gx = kernels::scatter_add(b.input_shape(0), a, idx, gy);
     if (b.create_graph()) {  // recorded as an op whose backward is gather again
-      Tensor index = from_vector(idx, gy_in.shape());
-      gx = record("gather_backward", {gy_in}, gx, {}, [a, index](Backward& b2) {
+      Tensor index = from_vector(idx, gy.shape());
+      gx = record("gather_backward", {gy}, gx, {}, [a, index](Backward& b2) {
         b2.accumulate(0, gather(b2.gy(), static_cast<std::int64_t>(a), index));
       }, b.where());
     }

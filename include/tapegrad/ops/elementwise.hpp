@@ -8,6 +8,7 @@
 #include <source_location>
 
 #include "tapegrad/function.hpp"
+#include "tapegrad/op_list.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
@@ -15,20 +16,14 @@ namespace tapegrad {
 using Here = std::source_location;
 
 // --- unary: y = f(x); floating dtypes only (int64 raises DTypeError), except neg and abs.
-Tensor neg(const Tensor& x, Here at = Here::current());       // -x
-Tensor exp(const Tensor& x, Here at = Here::current());       // e^x
-Tensor log(const Tensor& x, Here at = Here::current());       // ln x
-Tensor log1p(const Tensor& x, Here at = Here::current());     // ln(1 + x)
-Tensor sqrt(const Tensor& x, Here at = Here::current());      // x^(1/2)
-Tensor rsqrt(const Tensor& x, Here at = Here::current());     // x^(-1/2)
-Tensor abs(const Tensor& x, Here at = Here::current());       // |x|, gradient sign(x) (0 at 0)
-Tensor sin(const Tensor& x, Here at = Here::current());
-Tensor cos(const Tensor& x, Here at = Here::current());
-Tensor tanh(const Tensor& x, Here at = Here::current());
-Tensor sigmoid(const Tensor& x, Here at = Here::current());   // 1 / (1 + e^-x)
-Tensor relu(const Tensor& x, Here at = Here::current());      // max(x, 0), gradient 0 at 0
-Tensor gelu(const Tensor& x, Here at = Here::current());      // x Φ(x), exact (erf) form
-Tensor silu(const Tensor& x, Here at = Here::current());      // x σ(x)
+Tensor neg(const Tensor& x, Here at = Here::current());  // -x
+Tensor abs(const Tensor& x, Here at = Here::current());  // |x|, gradient sign(x) (0 at 0)
+// exp log log1p sqrt rsqrt sin cos tanh sigmoid relu gelu silu hardswish erf, each declared
+// `Tensor f(const Tensor& x, Here at = Here::current())` from the list in op_list.hpp (with its math).
+#define TAPEGRAD_DECLARE_PLAIN_UNARY(function, Formula) \
+  Tensor function(const Tensor& x, Here at = Here::current());
+TAPEGRAD_PLAIN_UNARY_OPS(TAPEGRAD_DECLARE_PLAIN_UNARY)
+#undef TAPEGRAD_DECLARE_PLAIN_UNARY
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01, Here at = Here::current());
 Tensor elu(const Tensor& x, double alpha = 1.0, Here at = Here::current());  // x > 0 ? x : α(e^x - 1)
 // (1/β) ln(1 + e^(βx)); linear above x β > threshold, like torch.nn.functional.softplus.
