@@ -257,14 +257,17 @@ Tensor load_npy(const std::filesystem::path& path, Here at) {
     detail::fail<IoError>("load_npy", "the data must be in C order (save np.ascontiguousarray(x))",
                           "fortran_order True", at);
   std::int64_t bytes = 0;
+  const bool addressable = detail::byte_size(header.shape, dtype, bytes);
   const std::uintmax_t data_bytes = file_size - data_offset;
-  if (!detail::byte_size(header.shape, dtype, bytes) || static_cast<std::uintmax_t>(bytes) != data_bytes)
+  if (!addressable || static_cast<std::uintmax_t>(bytes) != data_bytes) {
+    const char* hint = !addressable ? " (the shape's size overflows int64)"
+                       : static_cast<std::uintmax_t>(bytes) > data_bytes ? " (a truncated file?)"
+                                                                         : "";
     detail::fail<IoError>("load_npy",
                           "the data must be shape x itemsize bytes (" + to_string(header.shape) + " of " +
                               std::string(dtype_name(dtype)) + ")",
-                          std::to_string(data_bytes) + " bytes after the header" +
-                              (static_cast<std::uintmax_t>(bytes) > data_bytes ? " (a truncated file?)" : ""),
-                          at);
+                          std::to_string(data_bytes) + " bytes after the header" + hint, at);
+  }
 
   detail::OpScope scope("load_npy", at);
   Tensor t = detail::new_tensor(header.shape, dtype);
@@ -293,15 +296,20 @@ void save_npy(const std::filesystem::path& path, const Tensor& t, Here at) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out)
       detail::fail<IoError>("save_npy", "the folder must be writable", name + ": " + system_error(), at);
-    detail::dispatch(x.dtype(), [&]<class T>() {
-      std::vector<std::size_t> shape(x.shape().begin(), x.shape().end());
-      const auto values =
-          xt::adapt(x.data<T>(), static_cast<std::size_t>(x.numel()), xt::no_ownership(), shape);
-      xt::detail::dump_npy_stream(out, values);
-    });
-    out.flush();
-    if (!out) {
-      const std::string reason = system_error();
+    std::string reason;
+    try {
+      detail::dispatch(x.dtype(), [&]<class T>() {
+        std::vector<std::size_t> shape(x.shape().begin(), x.shape().end());
+        const auto values =
+            xt::adapt(x.data<T>(), static_cast<std::size_t>(x.numel()), xt::no_ownership(), shape);
+        xt::detail::dump_npy_stream(out, values);
+      });
+      out.close();
+      if (!out) reason = system_error();
+    } catch (const std::exception& e) {
+      reason = e.what();
+    }
+    if (!reason.empty()) {
       std::error_code ignored;
       std::filesystem::remove(temporary, ignored);
       detail::fail<IoError>("save_npy", "the file must be written whole", name + ": " + reason, at);
