@@ -146,6 +146,14 @@ void api_rows(Catalogue& row) {
   row.outcome("NestedList::shape", "{} is an empty list", [] { CHECK(NestedList{}.shape() == Shape{0}); CHECK(NestedList{{1.0}, {2.0}}.shape() == Shape{2, 1}); });
   row.outcome("NestedList::values", "NaN is kept as a value (tensor(..., int64) refuses it)", [] { CHECK(std::isnan(NestedList(nan).values()[0])); });
   row("tensor", [] { tensor({{1.0}, {2.0, 3.0}}, float64); }, Expect::shape, "tensor");
+
+  // --- .npy files (the hostile files themselves: test_npy.cpp)
+  row("load_npy", [] { load_npy("/nonexistent/x.npy"); }, Expect::io, "load_npy");
+  row("load_npy", [] { load_npy("/"); }, Expect::io, "load_npy");
+  row("load_npy", [] { load_npy(""); }, Expect::io, "load_npy");
+  row("save_npy", [] { save_npy("/nonexistent/x.npy", f23()); }, Expect::io, "save_npy");
+  row("save_npy", [] { save_npy("/tmp", f23()); }, Expect::io, "save_npy");  // a directory
+  row("save_npy", [] { save_npy("/tmp/tapegrad-bad-input.npy", undef()); }, Expect::value, "save_npy");
 }
 // clang-format on
 

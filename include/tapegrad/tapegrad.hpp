@@ -7,6 +7,7 @@
 #include "tapegrad/function.hpp"
 #include "tapegrad/functional.hpp"
 #include "tapegrad/gradcheck.hpp"
+#include "tapegrad/io.hpp"
 #include "tapegrad/memory.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"

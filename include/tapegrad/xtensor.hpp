@@ -1,5 +1,7 @@
 // Opt-in interop with xtensor: copy to and from xt::xarray, and adapt a tensor's buffer as an
-// xtensor expression without copying. Including this pulls in xtensor (slow to compile).
+// xtensor expression without copying. Including this pulls in xtensor (slow to compile); tapegrad.hpp
+// never does, and linking needs nothing more than libtapegrad (Note [xtensor's place] in
+// src/io/npy.cpp: why xtensor serves here and not as the kernel layer).
 #pragma once
 
 #include <cstdint>
