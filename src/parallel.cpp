@@ -6,6 +6,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
 #include <memory>
@@ -19,9 +20,11 @@
 namespace tapegrad {
 namespace {
 
+// `threads` is read on every parallel region without the lock (it is only ever set to a value >= 1,
+// after the global_control that enforces it exists); the lock orders the writers.
 struct ThreadSetting {
   std::mutex mutex;
-  int threads = 0;  // 0: not set yet
+  std::atomic<int> threads = 0;  // 0: not set yet
   std::unique_ptr<tbb::global_control> control;
 };
 
@@ -40,9 +43,9 @@ void set_num_threads(int n, std::source_location at) {
   }
   auto& s = setting();
   std::lock_guard lock(s.mutex);
-  s.threads = n;
   s.control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<std::size_t>(n));
+  s.threads.store(n, std::memory_order_release);
 }
 
 int get_num_threads() { return parallel::num_threads(); }
@@ -62,13 +65,15 @@ int threads_from_environment(const char* text) {
 
 int num_threads() {
   auto& s = setting();
+  if (const int n = s.threads.load(std::memory_order_acquire); n > 0) return n;
   std::lock_guard lock(s.mutex);
-  if (s.threads == 0) {
-    s.threads = from_environment();
+  if (s.threads.load(std::memory_order_relaxed) == 0) {
+    const int n = from_environment();
     s.control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                      static_cast<std::size_t>(s.threads));
+                                                      static_cast<std::size_t>(n));
+    s.threads.store(n, std::memory_order_release);
   }
-  return s.threads;
+  return s.threads.load(std::memory_order_relaxed);
 }
 
 void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& body,
@@ -81,12 +86,15 @@ void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std
     return;
   }
   // simple_partitioner with grainsize 1 over chunk indices: chunk boundaries stay fixed.
-  tbb::parallel_for(
-      tbb::blocked_range<std::int64_t>(0, chunks, 1),
-      [&](const tbb::blocked_range<std::int64_t>& r) {
-        for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c * grain, std::min(n, (c + 1) * grain));
-      },
-      tbb::simple_partitioner());
+  // Isolated (Note [Isolated regions]).
+  tbb::this_task_arena::isolate([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<std::int64_t>(0, chunks, 1),
+        [&](const tbb::blocked_range<std::int64_t>& r) {
+          for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c * grain, std::min(n, (c + 1) * grain));
+        },
+        tbb::simple_partitioner());
+  });
 }
 
 }  // namespace parallel

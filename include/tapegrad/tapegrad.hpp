@@ -5,6 +5,7 @@
 #include "tapegrad/dtype.hpp"
 #include "tapegrad/error.hpp"
 #include "tapegrad/function.hpp"
+#include "tapegrad/grad_shards.hpp"
 #include "tapegrad/gradcheck.hpp"
 #include "tapegrad/memory.hpp"
 #include "tapegrad/ops/elementwise.hpp"
