@@ -72,7 +72,7 @@ struct ActiveShard {
   GradShards::State* state = nullptr;
   int shard = 0;
 };
-thread_local ActiveShard active_shard;
+TAPEGRAD_FAST_TLS thread_local ActiveShard active_shard;  // Note [Thread-local model]
 
 bool differentiable(const std::shared_ptr<TensorImpl>& current, const Tensor& g) {
   return g.requires_grad() || (current && current->requires_grad);

@@ -17,6 +17,18 @@
 #include "tapegrad/threads.hpp"
 #include "tapegrad/error.hpp"
 
+// Note [TSan and TBB]: libtbb is not instrumented, so ThreadSanitizer sees neither the hand-over of
+// a task from the thread that spawned it to the one that runs it, nor the join: every parallel region,
+// TBB's own header code included, would be reported as racing. A TSan build (tools/check --tsan)
+// therefore runs every region on the calling thread, chunk by chunk, as with one thread (the same
+// results, Note [Deterministic chunking]); the races it looks for are those between the user's
+// threads (shared parameters, .grad(), the allocator's caches).
+#if defined(__SANITIZE_THREAD__)
+constexpr bool tsan_build = true;
+#else
+constexpr bool tsan_build = false;
+#endif
+
 namespace tapegrad {
 namespace {
 
@@ -81,7 +93,7 @@ void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std
   if (n <= 0) return;
   grain = std::max<std::int64_t>(grain, 1);
   const std::int64_t chunks = (n + grain - 1) / grain;
-  if (chunks == 1 || n * cost_per_item < serial_threshold || num_threads() == 1) {
+  if (chunks == 1 || n * cost_per_item < serial_threshold || num_threads() == 1 || tsan_build) {
     for (std::int64_t c = 0; c < chunks; ++c) body(c * grain, std::min(n, (c + 1) * grain));
     return;
   }
