@@ -174,6 +174,10 @@ inline std::string describe(const Tensor& t) {
 
 // Adds g into leaf.grad (Note [Leaf gradients] in leaf_grad.cpp).
 void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g);
+// leaf.grad read, replaced or zeroed under the leaf's lock (Note [Leaf gradients], rule 1).
+std::shared_ptr<TensorImpl> load_leaf_grad(const TensorImpl& leaf);
+void store_leaf_grad(TensorImpl& leaf, std::shared_ptr<TensorImpl> g);
+void zero_leaf_grad(TensorImpl& leaf, bool set_to_none);
 
 // Bumps the version counter of x's storage (an in-place write happened).
 void bump_version(const Tensor& x);

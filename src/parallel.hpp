@@ -4,6 +4,13 @@
 // problem size and the grain, never on the number of threads, and every chunk writes its own
 // output (or its own partial result, combined afterwards in chunk order). A result is then
 // bitwise identical whether 1, 2 or 8 threads ran it.
+//
+// Note [Isolated regions]: every parallel region runs inside tbb::this_task_arena::isolate. A thread
+// waiting for its region's chunks then only runs chunks of that region, never a task of another one
+// (say a user's tbb::parallel_for over data shards, each running forward and backward). Without it,
+// a thread inside a kernel of one shard's backward could start another shard's backward on the same
+// thread and tape: "backward inside a backward", or a deadlock on a lock the first one holds (a leaf's
+// gradient lock, Note [Leaf gradients]).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +22,7 @@ namespace tapegrad::parallel {
 inline constexpr std::int64_t serial_threshold = 32768;
 
 // Number of threads the library may use (set_num_threads, TAPEGRAD_NUM_THREADS, or the hardware).
+// One atomic load once set (every parallel region asks).
 int num_threads();
 // The thread count TAPEGRAD_NUM_THREADS asks for (its text, or null when unset): unset or empty means
 // the hardware's; a value that is not a whole number >= 1 raises ValueError (at first use, not silence).

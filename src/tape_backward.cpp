@@ -144,11 +144,8 @@ void BackwardRun::flush_leaves() {
     if (functional) {
       for (auto& [impl, slot] : wanted_leaves)
         if (impl == leaf.get()) results[slot] = add(results[slot], g);
-    } else if (g.requires_grad()) {
-      // create_graph: .grad() is the recorded sum, differentiable in turn (not a copy, as PyTorch).
-      leaf->grad = (leaf->grad ? tapegrad::add(Tensor(leaf->grad), g) : g).impl_ptr();
     } else {
-      accumulate_leaf_grad(*leaf, g);
+      accumulate_leaf_grad(*leaf, g);  // under create_graph, the recorded sum (Note [Leaf gradients])
     }
   }
 }

@@ -304,10 +304,12 @@ Tensor& Tensor::requires_grad_(bool on, std::source_location at) {
 }
 
 Tensor Tensor::grad(std::source_location at) const {
-  const auto& g = checked_impl("grad", at).grad;
-  return g ? Tensor(g) : Tensor();
+  auto g = detail::load_leaf_grad(checked_impl("grad", at));
+  return g ? Tensor(std::move(g)) : Tensor();
 }
-void Tensor::zero_grad(std::source_location at) { checked_impl("zero_grad", at).grad.reset(); }
+void Tensor::zero_grad(bool set_to_none, std::source_location at) {
+  detail::zero_leaf_grad(checked_impl("zero_grad", at), set_to_none);
+}
 void Tensor::set_grad(const Tensor& g, std::source_location at) {
   auto& self = checked_impl("set_grad", at);
   if (g.defined() && g.shape() != self.shape)
@@ -319,7 +321,7 @@ void Tensor::set_grad(const Tensor& g, std::source_location at) {
         "set_grad", "the gradient must have the tensor's dtype",
         std::string(dtype_name(g.dtype())) + " for a tensor of dtype " + std::string(dtype_name(self.dtype)),
         at);
-  self.grad = g.defined() ? g.impl_ptr() : nullptr;
+  detail::store_leaf_grad(self, g.defined() ? g.impl_ptr() : nullptr);
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph, std::source_location at) const {

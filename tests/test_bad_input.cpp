@@ -47,6 +47,7 @@ const std::map<std::string, std::string> exempt = {
     {"default_generator", "no input"},
     {"is_grad_enabled", "no input"},
     {"get_num_threads", "no input"},
+    {"GradShards::size", "accessor"},
     {"tape_stats", "no input"},
     {"memory_stats", "no input"},
     {"empty_cache", "no input"},
@@ -461,6 +462,13 @@ void tensor_rows(Catalogue& row) {
   row("NoGradGuard::NoGradGuard", [] { made_without_grad().backward(); }, Expect::graph, "backward");
   row("set_num_threads", [] { set_num_threads(0); }, Expect::value, "set_num_threads");
   row("set_num_threads", [] { set_num_threads(-4); }, Expect::value, "set_num_threads");
+  row("GradShards::GradShards", [] { GradShards({leaf()}, 0); }, Expect::value, "GradShards");
+  row("GradShards::GradShards", [] { GradShards({leaf(), undef()}, 2); }, Expect::value, "GradShards");
+  row("GradShards::GradShards", [] { GradShards({leaf() * 2.0}, 2); }, Expect::graph, "GradShards");
+  row("ShardGuard::ShardGuard", [] { GradShards s({leaf()}, 2); ShardGuard g(s, 2); }, Expect::value, "ShardGuard");
+  row("ShardGuard::ShardGuard", [] { GradShards s({leaf()}, 2); ShardGuard g(s, -1); }, Expect::value, "ShardGuard");
+  row("ShardGuard::ShardGuard", [] { GradShards s({leaf()}, 2); ShardGuard g(s, 0); ShardGuard h(s, 0); }, Expect::graph, "ShardGuard");
+  row("GradShards::reduce", [] { GradShards s({leaf()}, 2); ShardGuard g(s, 1); s.reduce(); }, Expect::graph, "GradShards::reduce");
 
   // --- custom functions
   row("record", [] { record("custom", {leaf()}, Tensor(), {}, [](Backward&) {}); }, Expect::value, "custom");

@@ -6,6 +6,7 @@
 #include "tapegrad/error.hpp"
 #include "tapegrad/function.hpp"
 #include "tapegrad/functional.hpp"
+#include "tapegrad/grad_shards.hpp"
 #include "tapegrad/gradcheck.hpp"
 #include "tapegrad/io.hpp"
 #include "tapegrad/memory.hpp"

@@ -117,7 +117,10 @@ class Tensor {
   bool is_leaf(std::source_location at = std::source_location::current()) const;
   // The accumulated gradient of a leaf (undefined until a backward reaches it).
   Tensor grad(std::source_location at = std::source_location::current()) const;
-  void zero_grad(std::source_location at = std::source_location::current());
+  // PyTorch's zero_grad: set_to_none drops the gradient (grad() is undefined until the next
+  // backward); false zeroes it, in place when no one else holds it (Note [Leaf gradients]).
+  // grad, zero_grad and set_grad may run while a backward on another thread adds into this leaf.
+  void zero_grad(bool set_to_none = true, std::source_location at = std::source_location::current());
   // Replaces the gradient (undefined clears it); g must have this tensor's shape and dtype.
   void set_grad(const Tensor& g, std::source_location at = std::source_location::current());
   // Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape). create_graph
