@@ -1,0 +1,83 @@
+// In-place ops: fill_, zero_, copy_, add_, mul_. Not recorded; each bumps the version counter.
+#include "internal.hpp"
+#include "kernels/copy.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/tape.hpp"
+
+namespace tapegrad {
+
+using detail::fail;
+
+namespace {
+// Two elements of x at one address: an axis of size > 1 with stride 0, as expand and broadcast_to
+// make (the only views here that alias their own elements).
+bool has_internal_overlap(const Tensor& x) {
+  for (std::size_t i = 0; i < x.shape().size(); ++i)
+    if (x.shape()[i] > 1 && x.strides()[i] == 0) return true;
+  return false;
+}
+
+void check_in_place(std::string_view op, const Tensor& x, const std::source_location& at) {
+  detail::require_defined(op, x, at);
+  if (x.requires_grad() && is_grad_enabled())
+    fail<GraphError>(op, "in-place ops are not recorded; modify a tensor that requires grad only under NoGradGuard",
+                     x.is_leaf() ? "a leaf that requires grad" : "a tensor made by a recorded op", at);
+  // PyTorch's rule and words: writing one value per element is ill-defined when elements share memory.
+  if (has_internal_overlap(x))
+    fail<ValueError>(
+        op,
+        "unsupported operation: more than one element of the written-to tensor refers to a single "
+        "memory location (clone() the expanded tensor first)",
+        "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
+}
+
+// An in-place op's other operand must broadcast to the written tensor's shape (ShapeError naming op).
+void require_broadcasts_to(std::string_view op, const Tensor& other, const Tensor& x,
+                           const std::source_location& at) {
+  if (detail::broadcast_shapes(op, other.shape(), x.shape(), at) != x.shape())
+    fail<ShapeError>(op, "the other tensor must broadcast to this tensor's shape",
+                     tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(x.shape()), at);
+}
+
+Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
+  check_in_place(op, x, at);
+  detail::require_representable(op, value, x.dtype(), at);
+  kernels::fill(x, value);
+  detail::bump_version(x);
+  return x;
+}
+}  // namespace
+
+Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_place("fill_", *this, value, at); }
+Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
+
+Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
+  check_in_place("copy_", *this, at);
+  detail::require_defined("copy_", source, at);
+  require_broadcasts_to("copy_", source, *this, at);
+  kernels::copy_into(*this, source);
+  detail::bump_version(*this);
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
+  check_in_place("add_", *this, at);
+  detail::require_defined("add_", other, at);
+  require_broadcasts_to("add_", other, *this, at);
+  NoGradGuard no_grad;
+  Tensor sum = alpha == 1.0 ? detach() + other.detach() : detach() + other.detach() * alpha;
+  kernels::copy_into(*this, sum);
+  detail::bump_version(*this);
+  return *this;
+}
+
+Tensor& Tensor::mul_(double factor, std::source_location at) {
+  check_in_place("mul_", *this, at);
+  NoGradGuard no_grad;
+  Tensor product = detach() * factor;
+  kernels::copy_into(*this, product);
+  detail::bump_version(*this);
+  return *this;
+}
+
+}  // namespace tapegrad
