@@ -129,6 +129,8 @@ class Tensor {
   Tensor& fill_(double value, std::source_location at = std::source_location::current());
   Tensor& zero_(std::source_location at = std::source_location::current());
   Tensor& copy_(const Tensor& source, std::source_location at = std::source_location::current());
+  // add_: self += alpha * other (other broadcast to self's shape); mul_: self *= factor. As in PyTorch,
+  // the result's dtype must fit self's: an int64 tensor takes no floating other, alpha or factor.
   Tensor& add_(const Tensor& other, double alpha = 1.0, std::source_location at = std::source_location::current());
   Tensor& mul_(double factor, std::source_location at = std::source_location::current());
 

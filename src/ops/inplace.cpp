@@ -1,7 +1,6 @@
 // In-place ops: fill_, zero_, copy_, add_, mul_. Not recorded; each bumps the version counter.
 #include "internal.hpp"
 #include "kernels/copy.hpp"
-#include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/tape.hpp"
 
 namespace tapegrad {
@@ -39,6 +38,17 @@ void require_broadcasts_to(std::string_view op, const Tensor& other, const Tenso
                      tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(x.shape()), at);
 }
 
+// Note [In-place promotion]: PyTorch's rule. An in-place op computes in the dtype its out-of-place
+// form would return (result_type, Note [Type promotion]) and stores in the written tensor's dtype,
+// which must be able to hold it: an int64 tensor cannot take a floating result (int64.add_(float
+// tensor), int64.mul_(2.5)), as torch.can_cast says. add_ casts alpha to the result dtype, so an
+// integral result needs an integral alpha.
+void require_castable(std::string_view op, DType result, const Tensor& x, const std::source_location& at) {
+  if (is_floating(result) && !is_floating(x.dtype()))
+    fail<DTypeError>(op, "the result dtype must be castable to this tensor's dtype",
+                     std::string(dtype_name(result)) + " result for a " + detail::describe(x), at);
+}
+
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
   check_in_place(op, x, at);
   detail::require_representable(op, value, x.dtype(), at);
@@ -60,22 +70,29 @@ Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
   return *this;
 }
 
+// One kernel writes into self (Note [In-place promotion]): no temporary, unless other overlaps self
+// (Note [Overlapping copies]).
 Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
   check_in_place("add_", *this, at);
   detail::require_defined("add_", other, at);
   require_broadcasts_to("add_", other, *this, at);
-  NoGradGuard no_grad;
-  Tensor sum = alpha == 1.0 ? detach() + other.detach() : detach() + other.detach() * alpha;
-  kernels::copy_into(*this, sum);
+  const DType compute = detail::result_type(detail::operand(*this), detail::operand(other));
+  require_castable("add_", compute, *this, at);
+  if (!is_floating(compute) && is_floating(detail::operand(alpha).dtype))
+    fail<DTypeError>("add_", "alpha must be an integer when the result is integral",
+                     "alpha " + std::to_string(alpha) + " for a " + detail::describe(*this) + " and a " +
+                         detail::describe(other),
+                     at);
+  detail::OpScope scope("add_", at);
+  kernels::add_into(*this, other, alpha, compute);
   detail::bump_version(*this);
   return *this;
 }
 
 Tensor& Tensor::mul_(double factor, std::source_location at) {
   check_in_place("mul_", *this, at);
-  NoGradGuard no_grad;
-  Tensor product = detach() * factor;
-  kernels::copy_into(*this, product);
+  require_castable("mul_", detail::result_type(detail::operand(*this), detail::operand(factor)), *this, at);
+  kernels::scale(*this, factor);
   detail::bump_version(*this);
   return *this;
 }
