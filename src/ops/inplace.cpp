@@ -1,4 +1,6 @@
 // In-place ops: fill_, zero_, copy_, add_, mul_. Not recorded; each bumps the version counter.
+#include <sstream>
+
 #include "internal.hpp"
 #include "kernels/copy.hpp"
 #include "tapegrad/tape.hpp"
@@ -46,7 +48,7 @@ void require_broadcasts_to(std::string_view op, const Tensor& other, const Tenso
 void require_castable(std::string_view op, DType result, const Tensor& x, const std::source_location& at) {
   if (is_floating(result) && !is_floating(x.dtype()))
     fail<DTypeError>(op, "the result dtype must be castable to this tensor's dtype",
-                     std::string(dtype_name(result)) + " result for a " + detail::describe(x), at);
+                     std::string(dtype_name(result)) + " result for the " + detail::describe(x), at);
 }
 
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
@@ -78,11 +80,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at)
   require_broadcasts_to("add_", other, *this, at);
   const DType compute = detail::result_type(detail::operand(*this), detail::operand(other));
   require_castable("add_", compute, *this, at);
-  if (!is_floating(compute) && is_floating(detail::operand(alpha).dtype))
-    fail<DTypeError>("add_", "alpha must be an integer when the result is integral",
-                     "alpha " + std::to_string(alpha) + " for a " + detail::describe(*this) + " and a " +
-                         detail::describe(other),
-                     at);
+  if (!is_floating(compute) && is_floating(detail::operand(alpha).dtype)) {
+    std::ostringstream observed;  // shortest form: 1e+300, not 301 digits
+    observed << "alpha " << alpha << " for an " << dtype_name(compute) << " result";
+    fail<DTypeError>("add_", "alpha must be an integer when the result is integral", observed.str(), at);
+  }
   detail::OpScope scope("add_", at);
   kernels::add_into(*this, other, alpha, compute);
   detail::bump_version(*this);
