@@ -1,5 +1,6 @@
-// Sizes: the one place that checks a shape and the arithmetic on sizes (Note [Checked sizes]), and
-// turns a failed allocation into OutOfMemoryError (Note [Allocation failures]).
+// Sizes and shapes: the one place that checks a shape and the arithmetic on sizes (Note [Checked
+// sizes]), turns a failed allocation into OutOfMemoryError (Note [Allocation failures]), and checks
+// axes and the shapes reductions make.
 #include <algorithm>
 #include <string>
 
