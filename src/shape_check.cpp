@@ -1,5 +1,6 @@
-// Sizes: the one place that checks a shape and the arithmetic on sizes (Note [Checked sizes]), and
-// turns a failed allocation into OutOfMemoryError (Note [Allocation failures]).
+// Sizes and shapes: the one place that checks a shape and the arithmetic on sizes (Note [Checked
+// sizes]), turns a failed allocation into OutOfMemoryError (Note [Allocation failures]), and checks
+// axes and the shapes reductions make.
 #include <algorithm>
 #include <string>
 
@@ -78,3 +79,72 @@ void throw_out_of_memory(const Shape& shape, DType dtype) {
 }
 
 }  // namespace tapegrad::detail
+
+// ------------------------------------------------------------------ shapes, strides and axes
+
+namespace tapegrad {
+
+std::string to_string(const Shape& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+std::int64_t numel_of(const Shape& shape, std::source_location at) {
+  return detail::checked_numel("numel_of", shape, at);
+}
+
+Strides contiguous_strides(const Shape& shape, std::source_location at) {
+  detail::checked_numel("contiguous_strides", shape, at);
+  return detail::strides_of(shape);
+}
+
+namespace detail {
+
+std::int64_t numel_unchecked(const Shape& shape) {
+  std::int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+Strides strides_of(const Shape& shape) {
+  Strides strides(shape.size(), 1);
+  for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<std::int64_t>(shape[i], 1);
+  return strides;
+}
+
+std::int64_t normalize_axis(std::string_view op, std::int64_t axis, std::int64_t rank, const std::source_location& at) {
+  const std::int64_t bound = std::max<std::int64_t>(rank, 1);  // a 0-d tensor accepts axis 0 and -1, like torch
+  if (axis < -bound || axis >= bound)
+    fail<ShapeError>(op, "axis must be in [" + std::to_string(-bound) + ", " + std::to_string(bound) + ")",
+                     "axis " + std::to_string(axis) + " for a tensor of rank " + std::to_string(rank), at);
+  return axis < 0 ? axis + bound : axis;
+}
+
+std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int64_t rank, const std::source_location& at) {
+  std::vector<bool> mask(static_cast<std::size_t>(rank), axes.empty());
+  for (auto axis : axes) {
+    auto a = normalize_axis(op, axis, rank, at);
+    if (rank == 0) continue;
+    if (mask[static_cast<std::size_t>(a)])
+      fail<ShapeError>(op, "each axis may appear once", "axis " + std::to_string(axis) + " twice", at);
+    mask[static_cast<std::size_t>(a)] = true;
+  }
+  return mask;
+}
+
+Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
+  Shape out;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (!mask[i]) out.push_back(shape[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+}  // namespace tapegrad

@@ -1,3 +1,5 @@
+// The floor: storage, views, accessors and creation. It includes no op header; the recorded copies
+// and the in-place ops are in src/ops/, errors and shape checks in error.cpp and shape_check.cpp.
 #include "tapegrad/tensor.hpp"
 
 #include <algorithm>
@@ -11,68 +13,11 @@
 #include "internal.hpp"
 #include "pool.hpp"
 #include "kernels/copy.hpp"
-#include "tapegrad/function.hpp"
-#include "tapegrad/ops/elementwise.hpp"
-#include "tapegrad/ops/linalg.hpp"
-#include "tapegrad/ops/reduce.hpp"
-#include "tapegrad/ops/shape.hpp"
-#include "tapegrad/tape.hpp"
+#include "tapegrad/tape.hpp"  // tapegrad::backward, for Tensor::backward
 
 namespace tapegrad {
 
-// ------------------------------------------------------------------ errors and shapes
-
-Error::Error(std::string_view op, std::string_view rule, std::string_view observed, const std::source_location& at)
-    : std::runtime_error([&] {
-        std::string text = std::string(op) + ": " + std::string(rule);
-        if (!observed.empty()) text += ", got " + std::string(observed);
-        std::string where = format_location(at);
-        if (!where.empty()) text += " (at " + where + ")";
-        return text;
-      }()),
-      op_(op),
-      rule_(rule),
-      observed_(observed),
-      where_(format_location(at)) {}
-
-std::string format_location(const std::source_location& at) {
-  std::string_view file = at.file_name();
-  if (file.empty() || at.line() == 0) return "";
-  if (auto slash = file.find_last_of('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
-  return std::string(file) + ":" + std::to_string(at.line());
-}
-
-std::string to_string(const Shape& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
-std::int64_t numel_of(const Shape& shape, std::source_location at) {
-  return detail::checked_numel("numel_of", shape, at);
-}
-
-Strides contiguous_strides(const Shape& shape, std::source_location at) {
-  detail::checked_numel("contiguous_strides", shape, at);
-  return detail::strides_of(shape);
-}
-
 namespace detail {
-
-std::int64_t numel_unchecked(const Shape& shape) {
-  std::int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
-}
-
-Strides strides_of(const Shape& shape) {
-  Strides strides(shape.size(), 1);
-  for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<std::int64_t>(shape[i], 1);
-  return strides;
-}
 
 Storage::Storage(std::size_t size) : bytes(size) {
   // 64-byte alignment: whole cache lines, and aligned SIMD loads of any width.
@@ -116,45 +61,6 @@ Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t 
   impl->strides = std::move(strides);
   impl->dtype = base.dtype();
   return Tensor(std::move(impl));
-}
-
-std::int64_t normalize_axis(std::string_view op, std::int64_t axis, std::int64_t rank, const std::source_location& at) {
-  const std::int64_t bound = std::max<std::int64_t>(rank, 1);  // a 0-d tensor accepts axis 0 and -1, like torch
-  if (axis < -bound || axis >= bound)
-    fail<ShapeError>(op, "axis must be in [" + std::to_string(-bound) + ", " + std::to_string(bound) + ")",
-                     "axis " + std::to_string(axis) + " for a tensor of rank " + std::to_string(rank), at);
-  return axis < 0 ? axis + bound : axis;
-}
-
-std::vector<bool> reduction_mask(std::string_view op, const Axes& axes, std::int64_t rank, const std::source_location& at) {
-  std::vector<bool> mask(static_cast<std::size_t>(rank), axes.empty());
-  for (auto axis : axes) {
-    auto a = normalize_axis(op, axis, rank, at);
-    if (rank == 0) continue;
-    if (mask[static_cast<std::size_t>(a)])
-      fail<ShapeError>(op, "each axis may appear once", "axis " + std::to_string(axis) + " twice", at);
-    mask[static_cast<std::size_t>(a)] = true;
-  }
-  return mask;
-}
-
-Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
-  Shape out;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (!mask[i]) out.push_back(shape[i]);
-    else if (keepdim) out.push_back(1);
-  }
-  return out;
-}
-
-void require_defined(std::string_view op, const Tensor& x, const std::source_location& at) {
-  if (!x.defined()) fail<ValueError>(op, "the tensor must be defined", "an undefined (default-constructed) tensor", at);
-}
-
-void require_floating(std::string_view op, const Tensor& x, const std::source_location& at) {
-  require_defined(op, x, at);
-  if (!is_floating(x.dtype()))
-    fail<DTypeError>(op, "input must have a floating dtype (float32 or float64)", std::string(dtype_name(x.dtype())), at);
 }
 
 void bump_version(const Tensor& x) { ++x.impl().storage->version; }
@@ -249,35 +155,6 @@ TAPEGRAD_INSTANTIATE(double)
 TAPEGRAD_INSTANTIATE(std::int64_t)
 #undef TAPEGRAD_INSTANTIATE
 
-namespace {
-// The copy ops (to, contiguous, clone) share one recorded backward: cast gy back to x's dtype.
-Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const std::source_location& at) {
-  detail::require_defined(op, x, at);
-  if (!is_floating(dtype) && x.requires_grad() && is_grad_enabled())
-    fail<DTypeError>(op, "a tensor that requires grad can only be converted to a floating dtype",
-                     std::string(dtype_name(dtype)), at);
-  detail::OpScope scope(op, at);
-  Tensor y = kernels::cast(x, dtype);
-  return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
-}
-}  // namespace
-
-Tensor Tensor::to(DType target, std::source_location at) const {
-  detail::require_defined("to", *this, at);
-  if (dtype() == target) return *this;
-  detail::require_sizes("to", shape(), target, at);  // a wider dtype may not fit in int64 bytes
-  return recorded_copy("to", *this, target, at);
-}
-Tensor Tensor::contiguous(std::source_location at) const {
-  detail::require_defined("contiguous", *this, at);
-  if (is_contiguous()) return *this;
-  return recorded_copy("contiguous", *this, dtype(), at);
-}
-Tensor Tensor::clone(std::source_location at) const {
-  detail::require_defined("clone", *this, at);
-  return recorded_copy("clone", *this, dtype(), at);
-}
-
 Tensor Tensor::detach(std::source_location at) const {
   checked_impl("detach", at);
   auto impl = detail::new_impl();
@@ -328,97 +205,6 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
   detail::require_defined("backward", *this, at);
   tapegrad::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
                      retain_graph, create_graph, at);
-}
-
-// ------------------------------------------------------------------ in-place
-
-namespace {
-// Two elements of x at one address: an axis of size > 1 with stride 0, as expand and broadcast_to
-// make (the only views here that alias their own elements).
-bool has_internal_overlap(const Tensor& x) {
-  for (std::size_t i = 0; i < x.shape().size(); ++i)
-    if (x.shape()[i] > 1 && x.strides()[i] == 0) return true;
-  return false;
-}
-
-void check_in_place(std::string_view op, const Tensor& x, const std::source_location& at) {
-  detail::require_defined(op, x, at);
-  if (x.requires_grad() && is_grad_enabled())
-    fail<GraphError>(op, "in-place ops are not recorded; modify a tensor that requires grad only under NoGradGuard",
-                     x.is_leaf() ? "a leaf that requires grad" : "a tensor made by a recorded op", at);
-  // PyTorch's rule and words: writing one value per element is ill-defined when elements share memory.
-  if (has_internal_overlap(x))
-    fail<ValueError>(
-        op,
-        "unsupported operation: more than one element of the written-to tensor refers to a single "
-        "memory location (clone() the expanded tensor first)",
-        "shape " + to_string(x.shape()) + " with strides " + to_string(x.strides()), at);
-}
-
-// An in-place op's other operand must broadcast to the written tensor's shape (ShapeError naming op).
-void require_broadcasts_to(std::string_view op, const Tensor& other, const Tensor& x,
-                           const std::source_location& at) {
-  if (detail::broadcast_shapes(op, other.shape(), x.shape(), at) != x.shape())
-    fail<ShapeError>(op, "the other tensor must broadcast to this tensor's shape",
-                     tapegrad::to_string(other.shape()) + " into " + tapegrad::to_string(x.shape()), at);
-}
-
-Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
-  check_in_place(op, x, at);
-  detail::require_representable(op, value, x.dtype(), at);
-  kernels::fill(x, value);
-  detail::bump_version(x);
-  return x;
-}
-}  // namespace
-
-Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_place("fill_", *this, value, at); }
-Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
-
-Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
-  check_in_place("copy_", *this, at);
-  detail::require_defined("copy_", source, at);
-  require_broadcasts_to("copy_", source, *this, at);
-  kernels::copy_into(*this, source);
-  detail::bump_version(*this);
-  return *this;
-}
-
-Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
-  check_in_place("add_", *this, at);
-  detail::require_defined("add_", other, at);
-  require_broadcasts_to("add_", other, *this, at);
-  NoGradGuard no_grad;
-  Tensor sum = alpha == 1.0 ? detach() + other.detach() : detach() + other.detach() * alpha;
-  kernels::copy_into(*this, sum);
-  detail::bump_version(*this);
-  return *this;
-}
-
-Tensor& Tensor::mul_(double factor, std::source_location at) {
-  check_in_place("mul_", *this, at);
-  NoGradGuard no_grad;
-  Tensor product = detach() * factor;
-  kernels::copy_into(*this, product);
-  detail::bump_version(*this);
-  return *this;
-}
-
-// ------------------------------------------------------------------ method forms
-
-Tensor Tensor::sum(Axes axes, bool keepdim, std::source_location at) const {
-  return tapegrad::sum(*this, std::move(axes), keepdim, at);
-}
-Tensor Tensor::mean(Axes axes, bool keepdim, std::source_location at) const {
-  return tapegrad::mean(*this, std::move(axes), keepdim, at);
-}
-Tensor Tensor::reshape(Shape s, std::source_location at) const { return tapegrad::reshape(*this, std::move(s), at); }
-Tensor Tensor::view(Shape s, std::source_location at) const { return tapegrad::view(*this, std::move(s), at); }
-Tensor Tensor::transpose(std::int64_t a0, std::int64_t a1, std::source_location at) const {
-  return tapegrad::transpose(*this, a0, a1, at);
-}
-Tensor Tensor::matmul(const Tensor& other, std::source_location at) const {
-  return tapegrad::matmul(*this, other, at);
 }
 
 // ------------------------------------------------------------------ creation

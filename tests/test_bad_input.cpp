@@ -408,6 +408,10 @@ void tensor_rows(Catalogue& row) {
   row("Tensor::add_", [] { stride0().add_(ones({4})); }, Expect::value, "add_");
   row("Tensor::mul_", [] { leaf().mul_(2.0); }, Expect::graph, "mul_");
   row("Tensor::mul_", [] { stride0().mul_(2.0); }, Expect::value, "mul_");
+  // Note [In-place promotion]: torch raises these; add_ and mul_ truncated the floating result
+  row("Tensor::add_", [] { ints().add_(ones({1})); }, Expect::dtype, "add_");
+  row("Tensor::add_", [] { ints().add_(ints(), 0.5); }, Expect::dtype, "add_");
+  row("Tensor::mul_", [] { ints().mul_(2.5); }, Expect::dtype, "mul_");
   row("Tensor::sum", [] { f23().sum({2}); }, Expect::shape, "sum");
   row("Tensor::sum", [] { f23().sum({0, 0}); }, Expect::shape, "sum");
   row("Tensor::sum", [] { undef().sum(); }, Expect::value, "sum");

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "helpers.hpp"
-#include "binary_functions.hpp"
+#include "op_functions.hpp"
 #include "kernels/formulas.hpp"
 
 using namespace tapegrad;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tapegrad/dtype.hpp"
+#include "tapegrad/here.hpp"
 
 namespace tapegrad {
 
@@ -56,8 +57,6 @@ template <class T>
 concept axis_index = std::integral<T> && !std::same_as<T, bool>;
 
 }  // namespace detail
-
-using Here = std::source_location;
 
 class Tensor;
 struct ValuesIndices;  // ops/reduce.hpp
@@ -133,10 +132,12 @@ class Tensor {
   Tensor& fill_(double value, std::source_location at = std::source_location::current());
   Tensor& zero_(std::source_location at = std::source_location::current());
   Tensor& copy_(const Tensor& source, std::source_location at = std::source_location::current());
+  // add_: self += alpha * other (other broadcast to self's shape); mul_: self *= factor. As in PyTorch,
+  // the result's dtype must fit self's: an int64 tensor takes no floating other, alpha or factor.
   Tensor& add_(const Tensor& other, double alpha = 1.0, std::source_location at = std::source_location::current());
   Tensor& mul_(double factor, std::source_location at = std::source_location::current());
 
-  // --- method forms of common ops (see ops.hpp)
+  // --- method forms of common ops (src/ops/methods.cpp; the free functions in ops/*.hpp say what they do)
   Tensor sum(Axes axes = {}, bool keepdim = false, std::source_location at = std::source_location::current()) const;
   Tensor mean(Axes axes = {}, bool keepdim = false, std::source_location at = std::source_location::current()) const;
   Tensor reshape(Shape shape, std::source_location at = std::source_location::current()) const;

@@ -36,12 +36,19 @@ bool needs_temporary(const Tensor& dst, const Tensor& src, const Strides& src_st
   return src_low <= dst_high && dst_low <= src_high;
 }
 
+// What a write into dst reads: source, or a copy of it when dst would overwrite elements it has
+// still to read (Note [Overlapping copies]); with its strides broadcast to dst's shape.
+std::pair<Tensor, Strides> readable_source(const Tensor& dst, const Tensor& source) {
+  Strides ss = broadcast_strides(source.shape(), source.strides(), dst.shape());
+  if (!needs_temporary(dst, source, ss)) return {source, std::move(ss)};
+  Tensor copy = cast(source, source.dtype());
+  return {copy, broadcast_strides(copy.shape(), copy.strides(), dst.shape())};
+}
+
 }  // namespace
 
 void copy_into(const Tensor& dst, const Tensor& source) {
-  Strides ss = broadcast_strides(source.shape(), source.strides(), dst.shape());
-  const Tensor src = needs_temporary(dst, source, ss) ? cast(source, source.dtype()) : source;
-  if (!src.same(source)) ss = broadcast_strides(src.shape(), src.strides(), dst.shape());
+  const auto [src, ss] = readable_source(dst, source);
   dispatch(src.dtype(), [&]<class S>() {
     dispatch(dst.dtype(), [&]<class D>() {
       const S* sp = src.data<S>();
@@ -72,6 +79,46 @@ void fill(const Tensor& dst, double value) {
     const D v = static_cast<D>(value);
     for_each_strided<1>(dst.shape(), {&dst.strides()}, [&](auto offsets, std::int64_t n, auto steps) {
       for (std::int64_t i = 0; i < n; ++i) dp[offsets[0] + i * steps[0]] = v;
+    });
+  });
+}
+
+void add_into(const Tensor& dst, const Tensor& source, double alpha, DType compute) {
+  const auto [src, ss] = readable_source(dst, source);
+  dispatch(compute, [&]<class C>() {
+    dispatch(src.dtype(), [&]<class S>() {
+      dispatch(dst.dtype(), [&]<class D>() {
+        const S* sp = src.data<S>();
+        D* dp = const_cast<Tensor&>(dst).data<D>();
+        const C a = static_cast<C>(alpha);
+        parallel_for_each_strided<2>(dst.shape(), {&ss, &dst.strides()}, [&](auto offsets, std::int64_t n, auto steps) {
+          const S* s = sp + offsets[0];
+          D* d = dp + offsets[1];
+          if (steps[0] == 1 && steps[1] == 1) {  // the loop the compiler vectorises
+            for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(static_cast<C>(d[i]) + a * static_cast<C>(s[i]));
+            return;
+          }
+          for (std::int64_t i = 0; i < n; ++i) {
+            D& out = d[i * steps[1]];
+            out = static_cast<D>(static_cast<C>(out) + a * static_cast<C>(s[i * steps[0]]));
+          }
+        });
+      });
+    });
+  });
+}
+
+void scale(const Tensor& dst, double factor) {
+  dispatch(dst.dtype(), [&]<class D>() {
+    D* dp = const_cast<Tensor&>(dst).data<D>();
+    const D f = static_cast<D>(factor);
+    parallel_for_each_strided<1>(dst.shape(), {&dst.strides()}, [&](auto offsets, std::int64_t n, auto steps) {
+      D* d = dp + offsets[0];
+      if (steps[0] == 1) {
+        for (std::int64_t i = 0; i < n; ++i) d[i] *= f;
+        return;
+      }
+      for (std::int64_t i = 0; i < n; ++i) d[i * steps[0]] *= f;
     });
   });
 }

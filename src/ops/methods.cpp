@@ -3,6 +3,7 @@
 #include "internal.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
+#include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 
@@ -82,6 +83,21 @@ Tensor Tensor::index_select(std::int64_t axis, const Tensor& index, Here at) con
 }
 Tensor Tensor::gather(std::int64_t axis, const Tensor& index, Here at) const {
   return tg::gather(*this, axis, index, at);
+}
+
+Tensor Tensor::sum(Axes axes, bool keepdim, std::source_location at) const {
+  return tapegrad::sum(*this, std::move(axes), keepdim, at);
+}
+Tensor Tensor::mean(Axes axes, bool keepdim, std::source_location at) const {
+  return tapegrad::mean(*this, std::move(axes), keepdim, at);
+}
+Tensor Tensor::reshape(Shape s, std::source_location at) const { return tapegrad::reshape(*this, std::move(s), at); }
+Tensor Tensor::view(Shape s, std::source_location at) const { return tapegrad::view(*this, std::move(s), at); }
+Tensor Tensor::transpose(std::int64_t a0, std::int64_t a1, std::source_location at) const {
+  return tapegrad::transpose(*this, a0, a1, at);
+}
+Tensor Tensor::matmul(const Tensor& other, std::source_location at) const {
+  return tapegrad::matmul(*this, other, at);
 }
 
 }  // namespace tapegrad

@@ -5,15 +5,12 @@
 // input gives NaN, in either argument, as in PyTorch.
 #pragma once
 
-#include <source_location>
-
 #include "tapegrad/function.hpp"
+#include "tapegrad/here.hpp"
 #include "tapegrad/op_list.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 // --- unary: y = f(x); floating dtypes only (int64 raises DTypeError), except neg and abs.
 Tensor neg(const Tensor& x, Here at = Here::current());  // -x

@@ -1,13 +1,10 @@
 // Indexing ops: the backbone of embeddings and of picking the logits of labels.
 #pragma once
 
-#include <source_location>
-
+#include "tapegrad/here.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 // Entries of x at `index` (1-D int64) along `axis`: y.shape[axis] = index.numel().
 Tensor index_select(const Tensor& x, std::int64_t axis, const Tensor& index, Here at = Here::current());

@@ -1,13 +1,10 @@
 // Matrix products.
 #pragma once
 
-#include <source_location>
-
+#include "tapegrad/here.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 // torch.matmul: [n, k] x [k, m]; 1-D operands are treated as a row / column vector; more than 2-D is
 // a batch of matrices whose batch axes broadcast. ga = gy · bᵀ, gb = aᵀ · gy (summed over broadcast batches).

@@ -3,13 +3,11 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
 
+#include "tapegrad/here.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 // How per-element losses become the result: kept as they are, averaged, or added up.
 enum class Reduction { none, mean, sum };

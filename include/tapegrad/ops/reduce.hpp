@@ -2,13 +2,11 @@
 #pragma once
 
 #include <optional>
-#include <source_location>
 
+#include "tapegrad/here.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 Tensor sum(const Tensor& x, Axes axes = {}, bool keepdim = false, Here at = Here::current());
 Tensor mean(const Tensor& x, Axes axes = {}, bool keepdim = false, Here at = Here::current());

@@ -2,15 +2,13 @@
 // broadcast_to return views that share storage; the others copy when they must.
 #pragma once
 
-#include <source_location>
 #include <utility>
 #include <vector>
 
+#include "tapegrad/here.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
-
-using Here = std::source_location;
 
 // New shape with the same numel; one entry may be -1 (inferred). reshape copies when the layout needs
 // it; view never copies and raises ShapeError when it would have to.
