@@ -7,6 +7,7 @@
 // allocated by each call, as in our ops. Thread counts: torch::set_num_threads(n), and OpenBLAS
 // (under torch::mm) set to n as well when it is the BLAS in this process; otherwise OpenBLAS would
 // use every core even in a _t1 workload.
+#include <cmath>
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <torch/torch.h>
@@ -130,6 +131,48 @@ void tiny_chain(benchmark::State& state, int threads) {
   state.counters["ops"] = static_cast<double>(tiny_ops);
 }
 
+// The same Adam step as bench_ops' mlp_step_ours: MLP 784-256-128-10 at batch 64, cross_entropy,
+// backward, and the update written with the same out-of-place ops under NoGradGuard, after 20 warm-up steps.
+void mlp_step(benchmark::State& state, int threads) {
+  set_threads(threads);
+  constexpr std::int64_t batch = 64;
+  const std::int64_t widths[] = {784, 256, 128, 10};
+  std::vector<torch::Tensor> params, m, v;
+  for (int l = 0; l < 3; ++l) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(widths[l]));
+    params.push_back(input({widths[l], widths[l + 1]}, -bound, bound).requires_grad_());
+    params.push_back(input({widths[l + 1]}, -bound, bound).requires_grad_());
+  }
+  for (auto& p : params) {
+    m.push_back(torch::zeros(p.sizes()));
+    v.push_back(torch::zeros(p.sizes()));
+  }
+  const torch::Tensor x = input({batch, 784}, 0.0, 1.0);
+  const torch::Tensor target = torch::randint(0, 10, {batch});
+  const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  int t = 0;
+  auto step = [&] {
+    torch::Tensor h = x;
+    for (int l = 0; l < 3; ++l) {
+      h = torch::add(torch::matmul(h, params[2 * l]), params[2 * l + 1]);
+      if (l < 2) h = torch::relu(h);
+    }
+    torch::nn::functional::cross_entropy(h, target).backward();
+    torch::NoGradGuard no_grad;
+    ++t;
+    const double c1 = 1.0 - std::pow(beta1, t), c2 = 1.0 - std::pow(beta2, t);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor g = params[i].grad();
+      m[i].mul_(beta1).add_(g, 1.0 - beta1);
+      v[i].mul_(beta2).add_(torch::mul(g, g), 1.0 - beta2);
+      params[i].add_(torch::div(m[i], torch::sqrt(v[i] * (1.0 / c2)) + eps), -lr / c1);
+      params[i].mutable_grad() = torch::Tensor();  // zero_grad(set_to_none)
+    }
+  };
+  for (int i = 0; i < 20; ++i) step();
+  for (auto _ : state) step();
+}
+
 // C[m, n] = op(A) · op(B) with op(A) [m, k], op(B) [k, n]: the product's dimensions are the name's
 // MxKxN whatever the storage. For each forward shape the backward products are timed too. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
 // transposed: the ga = gy · Bᵀ of a linear layer), "Atgy" (A stored [k, m]: gb = Aᵀ · gy).
@@ -170,6 +213,7 @@ void register_all() {
     register_benchmark("sum_rows_4096x1000" + threads + "/libtorch", sum_rows, t);
     register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
+    register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is

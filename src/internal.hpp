@@ -173,7 +173,9 @@ inline std::string describe(const Tensor& t) {
 }
 
 // Adds g into leaf.grad (Note [Leaf gradients] in leaf_grad.cpp).
-void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g);
+// may_adopt: the caller gives g up (drops its own handle right after), so a g nothing else holds
+// becomes .grad() without a copy.
+void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g, bool may_adopt = false);
 // leaf.grad read, replaced or zeroed under the leaf's lock (Note [Leaf gradients], rule 1).
 std::shared_ptr<TensorImpl> load_leaf_grad(const TensorImpl& leaf);
 void store_leaf_grad(TensorImpl& leaf, std::shared_ptr<TensorImpl> g);

@@ -27,7 +27,8 @@
 //    collision. A lock is held to copy a pointer or for an in-place add or zeroing: a kernel, whose
 //    parallel region is isolated (Note [Isolated regions]) and takes no lock. It is never held while
 //    a public op runs (rule 4), so nothing that listens to ops can deadlock on it.
-// 2. The first gradient is copied: it may be a tensor the user or the tape still holds. Under
+// 2. The first gradient is copied: it may be a tensor the user or the tape still holds; unless the
+//    backward hands over a buffer nothing else holds (may_adopt, checked by use counts). Under
 //    create_graph (g requires grad) it is g itself, on the tape, so .grad() can be differentiated.
 // 3. Later plain gradients are added in place when the buffer is the leaf's alone (no other Tensor
 //    holds its TensorImpl or its storage, as PyTorch's use_count check), contiguous, with g's shape and
@@ -144,14 +145,17 @@ void add_to_leaf(TensorImpl& leaf, const Tensor& g, bool adopt) {
 
 }  // namespace
 
-void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g) {
+void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g, bool may_adopt) {
+  // A gradient only the caller holds (a buffer the backward made) becomes .grad() without a copy.
+  const bool adopt = may_adopt && g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 &&
+                     g.impl().tape_id == 0 && !g.impl().requires_grad && g.is_contiguous();
   if (const ActiveShard shard = active_shard; shard.state) {
     if (auto it = shard.state->index.find(&leaf); it != shard.state->index.end()) {
-      add_owned(shard.state->partials[static_cast<std::size_t>(shard.shard)][it->second], g, false);
+      add_owned(shard.state->partials[static_cast<std::size_t>(shard.shard)][it->second], g, adopt);
       return;
     }
   }
-  add_to_leaf(leaf, g, false);
+  add_to_leaf(leaf, g, adopt);
 }
 
 std::shared_ptr<TensorImpl> load_leaf_grad(const TensorImpl& leaf) {

@@ -145,7 +145,10 @@ void BackwardRun::flush_leaves() {
       for (auto& [impl, slot] : wanted_leaves)
         if (impl == leaf.get()) results[slot] = add(results[slot], g);
     } else {
-      accumulate_leaf_grad(*leaf, g);  // under create_graph, the recorded sum (Note [Leaf gradients])
+      // Under create_graph, the recorded sum (Note [Leaf gradients]); else g itself when only this
+      // run holds it.
+      accumulate_leaf_grad(*leaf, g, /*may_adopt=*/true);
+      g = Tensor();
     }
   }
 }
