@@ -135,6 +135,13 @@ struct Block {
   std::size_t count = 0;  // slots used
   std::size_t live = 0;   // used and not released
   Arena arena;
+  Block() = default;
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
+  // What live entries hold sits in the arena, which frees bytes, not objects: release them first.
+  ~Block() {
+    for (std::size_t i = 0; i < count; ++i) entries[i].release();
+  }
   void reset() {
     count = live = 0;
     arena.reset();
