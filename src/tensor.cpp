@@ -256,7 +256,7 @@ Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const st
   if (!is_floating(dtype) && x.requires_grad() && is_grad_enabled())
     fail<DTypeError>(op, "a tensor that requires grad can only be converted to a floating dtype",
                      std::string(dtype_name(dtype)), at);
-  detail::OpScope scope(op, at);
+  detail::OpScope scope(op, at, x);
   Tensor y = kernels::cast(x, dtype);
   return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
 }
@@ -362,6 +362,7 @@ void require_broadcasts_to(std::string_view op, const Tensor& other, const Tenso
 }
 
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
+  detail::OpScope scope(op, at, x);
   check_in_place(op, x, at);
   detail::require_representable(op, value, x.dtype(), at);
   kernels::fill(x, value);
@@ -374,6 +375,7 @@ Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_pl
 Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
 
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
+  detail::OpScope scope("copy_", at, *this, source);
   check_in_place("copy_", *this, at);
   detail::require_defined("copy_", source, at);
   require_broadcasts_to("copy_", source, *this, at);
@@ -383,6 +385,7 @@ Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
+  detail::OpScope scope("add_", at, *this, other);
   check_in_place("add_", *this, at);
   detail::require_defined("add_", other, at);
   require_broadcasts_to("add_", other, *this, at);
@@ -394,6 +397,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at)
 }
 
 Tensor& Tensor::mul_(double factor, std::source_location at) {
+  detail::OpScope scope("mul_", at, *this);
   check_in_place("mul_", *this, at);
   NoGradGuard no_grad;
   Tensor product = detach() * factor;
@@ -429,14 +433,14 @@ Tensor filled(std::string_view op, const Shape& shape, double value, DType dtype
   detail::OpScope scope(op, at);
   Tensor t = detail::new_tensor(shape, dtype);
   kernels::fill(t, value);
-  return t;
+  return scope.finish(std::move(t));
 }
 }  // namespace
 
 Tensor empty(Shape shape, DType dtype, std::source_location at) {
   detail::require_sizes("empty", shape, dtype, at);
   detail::OpScope scope("empty", at);
-  return detail::new_tensor(shape, dtype);
+  return scope.finish(detail::new_tensor(shape, dtype));
 }
 Tensor full(Shape shape, double value, DType dtype, std::source_location at) {
   return filled("full", shape, value, dtype, at);
@@ -478,7 +482,7 @@ Tensor arange(double start, double end, double step, DType dtype, std::source_lo
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
-  return t;
+  return scope.finish(std::move(t));
 }
 Tensor arange(double end, DType dtype, std::source_location at) { return arange(0.0, end, 1.0, dtype, at); }
 
@@ -498,7 +502,7 @@ Tensor linspace(double start, double end, std::int64_t steps, DType dtype, std::
       p[i] = static_cast<T>(i < steps / 2 || steps == 1 ? start + delta * static_cast<double>(i)
                                                         : end - delta * static_cast<double>(steps - 1 - i));
   });
-  return t;
+  return scope.finish(std::move(t));
 }
 
 Tensor eye(std::int64_t n, std::int64_t m, DType dtype, std::source_location at) {
@@ -520,7 +524,7 @@ Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType
   detail::OpScope scope("tensor", at);
   Tensor t = detail::new_tensor(shape, dtype);
   detail::dispatch(dtype, [&]<class T>() { std::copy(values.begin(), values.end(), t.data<T>()); });
-  return t;
+  return scope.finish(std::move(t));
 }
 }  // namespace
 

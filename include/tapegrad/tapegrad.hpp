@@ -6,6 +6,7 @@
 #include "tapegrad/error.hpp"
 #include "tapegrad/function.hpp"
 #include "tapegrad/gradcheck.hpp"
+#include "tapegrad/hooks.hpp"
 #include "tapegrad/memory.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"

@@ -59,7 +59,7 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
   Shape shape = x_in.shape();
   shape[a] = static_cast<std::int64_t>(rows.size());
   detail::require_sizes("index_select", shape, x_in.dtype(), at);
-  detail::OpScope scope("index_select", at);
+  detail::OpScope scope("index_select", at, x_in, index);
   Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
   Tensor y = detail::new_tensor(shape, x.dtype());
   Split3 s = around(x.shape(), a);
@@ -103,7 +103,7 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
                        "index " + to_string(index_in.shape()) + " for input " + to_string(x_in.shape()), at);
   const std::int64_t limit = rank == 0 ? 1 : x_in.shape()[a];
   std::vector<std::int64_t> idx = checked_indices("gather", index_in, limit, at);
-  detail::OpScope scope("gather", at);
+  detail::OpScope scope("gather", at, x_in, index_in);
   Tensor x = x_in.is_contiguous() ? x_in : kernels::cast(x_in, x_in.dtype());
   const Shape& shape = index_in.shape();
   // Offsets into x for every element of the index, in row-major order of the index.
