@@ -115,9 +115,9 @@ struct Boundary {
   static void dispatch(OpEvent& e, bool begin);
 };
 
-// Note [Op boundary]: every public op opens one of these at its entry, with its name, the user's line
-// and its tensor inputs, and returns through finish() (or through record(), which finishes it).
-// It also names the op for allocation failures (the outermost scope wins, so stack -> concat reports
+// Every public op opens one of these at its entry, with its name, the user's line and its tensor
+// inputs, and returns through finish() or through record(), which finishes it (Note [Op boundary] in
+// hooks.cpp). It also names the op for allocation failures (the outermost scope wins, so stack -> concat reports
 // "stack").
 class OpScope {
  public:

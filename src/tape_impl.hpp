@@ -142,6 +142,8 @@ struct Tape {
   std::unique_ptr<Block> spare;  // kept for the next step of a training loop
 
   Tape();
+  // Releases what live entries hold (a thread ending with a graph nobody ran backward through).
+  ~Tape();
   // The entry with this serial, or null when its block is gone.
   Entry* find(std::uint64_t serial) const {
     if (serial < base || serial >= next_serial) return nullptr;

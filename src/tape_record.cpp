@@ -66,6 +66,12 @@ Tape::Tape() {
   id = next_id++;
 }
 
+Tape::~Tape() {
+  for (auto& block : blocks)
+    if (block)
+      for (std::size_t i = 0; i < block->count; ++i) block->entries[i].release();
+}
+
 std::pair<Entry*, Block*> Tape::append() {
   if (blocks.empty() || !blocks.back() || blocks.back()->count == Block::capacity) {
     if (blocks.empty()) base = next_serial;

@@ -29,6 +29,8 @@ namespace detail {
 struct Boundary;
 }
 
+// backward() and grad() are events of their own (phase forward, no outputs) that enclose the backward
+// events of the entries they run.
 enum class Phase : std::uint8_t {
   forward,   // the op computing its outputs (also an op a backward function calls)
   backward,  // the backward function of one tape entry, run by backward() or grad()
