@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <tapegrad/tapegrad.hpp>
@@ -247,12 +248,19 @@ void softmax_rows_loop(benchmark::State& state, int threads) {
 
 // h ← tanh(h * w + x), 3,333 times over 4-element leaves, then sum(h).backward(): 10,000 ops
 // forward and their backward. items/s counts ops, so 1 / items_per_second is the time per op.
-void tiny_chain_ours(benchmark::State& state, int threads) {
+// A listener that does nothing: what the op boundary (hooks.hpp) costs when it is on, against the
+// same rows with nothing listening (one thread-local check per op).
+struct NoOpListener : tg::OpListener {};
+
+void tiny_chain_ours(benchmark::State& state, int threads, bool listened) {
   tg::set_num_threads(threads);
   tg::Tensor x = input({4}, -1.0, 1.0, 6);
   tg::Tensor w = input({4}, -1.0, 1.0, 7);
   x.requires_grad_();
   w.requires_grad_();
+  NoOpListener listener;
+  std::optional<tg::ListenGuard> listening;
+  if (listened) listening.emplace(listener);
   for (auto _ : state) {
     tg::Tensor h = x;
     for (int step = 0; step < tiny_steps; ++step) h = tg::tanh(tg::add(tg::mul(h, w), x));
@@ -313,6 +321,22 @@ void penalty_step_ours(benchmark::State& state, bool create_graph) {
     w1.zero_grad();
     w2.zero_grad();
   }
+}
+
+// 10,000 adds of 4-element tensors with grad mode off: the forward cost of an op with no tape, where
+// the boundary's check is the largest share it can be.
+void tiny_ops_ours(benchmark::State& state, bool listened) {
+  tg::set_num_threads(1);
+  tg::Tensor a = input({4}, -1.0, 1.0, 8);
+  tg::Tensor b = input({4}, -1.0, 1.0, 9);
+  tg::NoGradGuard no_grad;
+  NoOpListener listener;
+  std::optional<tg::ListenGuard> listening;
+  if (listened) listening.emplace(listener);
+  for (auto _ : state) {
+    for (int i = 0; i < 10000; ++i) benchmark::DoNotOptimize(tg::add(a, b));
+  }
+  state.SetItemsProcessed(state.iterations() * 10000);
 }
 
 // --- a training step: what the tensor buffer allocator saves (Note [Caching allocator])
@@ -493,7 +517,8 @@ void register_all() {
     }
     register_benchmark("softmax_rows_4096x1000" + threads + "/ours", softmax_rows_ours, t);
     if (loops) register_benchmark("softmax_rows_4096x1000" + threads + "/loop", softmax_rows_loop, t);
-    register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t);
+    register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t, false);
+    register_benchmark("tiny_chain_noop_listener_10k" + threads + "/ours", tiny_chain_ours, t, true);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
@@ -508,6 +533,8 @@ void register_all() {
         ->Iterations(1)
         ->Repetitions(5)
         ->Unit(benchmark::kMillisecond);
+  register_benchmark("tiny_add_10k_nograd_t1/ours", tiny_ops_ours, false);
+  register_benchmark("tiny_add_10k_nograd_noop_listener_t1/ours", tiny_ops_ours, true);
 }
 
 }  // namespace

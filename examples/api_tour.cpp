@@ -58,5 +58,15 @@ int main() {
   } catch (const ShapeError& e) {
     std::cout << e.what() << "\n";
   }
+
+  // Anomaly mode names the op that made a NaN or an infinity, forward or backward, and your line.
+  try {
+    DetectAnomalyGuard anomaly;
+    Tensor r = zeros({2}, float64);
+    r.requires_grad_();
+    sum(sqrt(r)).backward();  // sqrt(0) = 0 is fine; its gradient 1 / (2 sqrt(0)) is not
+  } catch (const AnomalyError& e) {
+    std::cout << e.what() << "\n";
+  }
   return check ? 0 : 1;
 }

@@ -3,12 +3,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tapegrad/error.hpp"
+#include "tapegrad/hooks.hpp"
 #include "tapegrad/tensor.hpp"
 
 // Note [Thread-local model]: the per-thread state touched by every op (grad mode, the tape, the block
@@ -83,18 +86,88 @@ struct CallSite {
   const std::source_location* at = nullptr;
 };
 extern TAPEGRAD_FAST_TLS thread_local CallSite current_call;
+
+struct Entry;
+// The op boundary's machinery (Note [Op boundary] in hooks.cpp). Only reached when a listener is
+// registered on the thread: `listeners` is the one thread-local an op checks otherwise.
+extern TAPEGRAD_FAST_TLS thread_local ListenGuard* listeners;
+struct Boundary {
+  // Opens an event (not begun yet): on top of this thread's stack of open events.
+  static OpEvent& push(std::string_view op, const std::source_location& at, Phase phase, bool custom);
+  static void add_input(OpEvent& e, const Tensor& x) { e.inputs.push_back(x); }
+  static void add_input(OpEvent& e, const std::vector<Tensor>& xs) {
+    e.inputs.insert(e.inputs.end(), xs.begin(), xs.end());
+  }
+  // Calls the listeners' begin(); pops the event if one throws.
+  static void begin(OpEvent& e);
+  // Sets the outputs and calls end() (once; what a listener throws propagates).
+  static void end(OpEvent& e, std::span<const Tensor> outputs);
+  // Ends the event if it was not (as failed when an exception is in flight), then pops it.
+  static void close(OpEvent& e, int exceptions) noexcept;
+  // The backward of entry e, its inputs the gradients of e's outputs.
+  static OpEvent& open_backward(const Entry& e);
+  // A gradient a backward function accumulates (tape_backward.cpp).
+  static void gradient(std::size_t input, const Tensor& g);
+  // record(): hands the outputs to the built-in op recording them (the innermost open event of that
+  // name), or passes a custom op recorded outside one through the boundary.
+  static void recorded(std::string_view op, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
+                       std::uint64_t serial, const std::source_location& at);
+  static void dispatch(OpEvent& e, bool begin);
+};
+
+// Every public op opens one of these at its entry, with its name, the user's line and its tensor
+// inputs, and returns through finish() or through record(), which finishes it (Note [Op boundary] in
+// hooks.cpp). It also names the op for allocation failures (the outermost scope wins, so stack -> concat reports
+// "stack").
 class OpScope {
  public:
-  OpScope(std::string_view op, const std::source_location& at) : outer_(current_call.at == nullptr) {
+  template <class... Inputs>
+  OpScope(std::string_view op, const std::source_location& at, const Inputs&... inputs) {
+    if (listeners) [[unlikely]] {
+      OpEvent& e = Boundary::push(op, at, Phase::forward, false);
+      (Boundary::add_input(e, inputs), ...);
+      Boundary::begin(e);
+      event_ = &e;
+      exceptions_ = std::uncaught_exceptions();
+    }
+    outer_ = current_call.at == nullptr;
     if (outer_) current_call = {op, &at};
   }
+  // The backward of a tape entry (BackwardRun::run).
+  explicit OpScope(const Entry& entry) : outer_(false) {
+    if (listeners) [[unlikely]] {
+      event_ = &Boundary::open_backward(entry);
+      exceptions_ = std::uncaught_exceptions();
+    }
+  }
   ~OpScope() {
+    if (event_) [[unlikely]] Boundary::close(*event_, exceptions_);
     if (outer_) current_call = {};
   }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 
+  // At a return point: reports the op's result and ends the event; returns the result.
+  Tensor finish(Tensor&& y) {
+    if (event_) [[unlikely]] Boundary::end(*event_, {&y, 1});
+    return std::move(y);
+  }
+  Tensor finish(const Tensor& y) {
+    if (event_) [[unlikely]] Boundary::end(*event_, {&y, 1});
+    return y;
+  }
+  std::vector<Tensor> finish(std::vector<Tensor>&& ys) {
+    if (event_) [[unlikely]] Boundary::end(*event_, ys);
+    return std::move(ys);
+  }
+  // A backward: ends the event with the gradients the backward function accumulated.
+  void finish() {
+    if (event_) [[unlikely]] Boundary::end(*event_, event_->outputs);
+  }
+
  private:
+  OpEvent* event_ = nullptr;
+  int exceptions_ = 0;
   bool outer_;
 };
 // numel * itemsize of a shape, or false when a size is negative or the product overflows int64.

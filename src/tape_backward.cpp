@@ -134,7 +134,9 @@ void BackwardRun::run(Entry& e) {
       if (serial == e.serial && output < e.n_outputs && e.outputs()[output].grad.defined())
         results[slot] = add(results[slot], e.outputs()[output].grad);
   Backward context(e, *this);
+  OpScope boundary(e);  // the entry's backward passes the op boundary (Note [Op boundary])
   e.backward(context);
+  boundary.finish();
 }
 
 void BackwardRun::flush_leaves() {
@@ -225,6 +227,7 @@ void Backward::accumulate(std::size_t input, const Tensor& g) {
   check_index("accumulate", input, entry_->n_inputs);
   const Edge& edge = entry_->inputs()[input];
   if (!edge.needs_grad || !g.defined()) return;
+  if (detail::listeners) [[unlikely]] detail::Boundary::gradient(input, g);
   Tensor gx = g;
   const Shape shape = input_shape(input);
   if (gx.shape() != shape) {
@@ -248,6 +251,7 @@ void Backward::accumulate_region(std::size_t input, const Tensor& g, const Shape
   check_index("accumulate_region", input, entry_->n_inputs);
   const Edge& edge = entry_->inputs()[input];
   if (!edge.needs_grad || !g.defined()) return;
+  if (detail::listeners) [[unlikely]] detail::Boundary::gradient(input, g);
   const Shape full = input_shape(input);
   // The region must lie inside a contiguous tensor of the input's shape.
   std::int64_t low = offset, high = offset;

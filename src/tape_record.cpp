@@ -341,17 +341,24 @@ void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span
 
 std::vector<Tensor> record(std::string_view op, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
                            std::vector<Tensor> saved, BackwardFn backward, std::source_location at) {
-  if (!will_record(inputs)) return outputs;
-  record_entry(op, inputs, outputs, saved, std::move(backward), at);
+  const bool recording = will_record(inputs);
+  if (recording) record_entry(op, inputs, outputs, saved, std::move(backward), at);
+  if (detail::listeners) [[unlikely]]  // Note [Op boundary]
+    detail::Boundary::recorded(op, inputs, outputs,
+                               recording && !outputs.empty() ? outputs[0].impl().serial : 0, at);
   return outputs;
 }
 
 Tensor record(std::string_view op, std::initializer_list<Tensor> inputs, Tensor output,
               std::initializer_list<Tensor> saved, BackwardFn backward, std::source_location at) {
-  if (!will_record(inputs)) return output;
-  record_entry(op, std::span<const Tensor>(inputs.begin(), inputs.size()),
-               std::span<Tensor>(&output, 1), std::span<const Tensor>(saved.begin(), saved.size()),
-               std::move(backward), at);
+  const bool recording = will_record(inputs);
+  if (recording)
+    record_entry(op, std::span<const Tensor>(inputs.begin(), inputs.size()),
+                 std::span<Tensor>(&output, 1), std::span<const Tensor>(saved.begin(), saved.size()),
+                 std::move(backward), at);
+  if (detail::listeners) [[unlikely]]  // Note [Op boundary]
+    detail::Boundary::recorded(op, std::span<const Tensor>(inputs.begin(), inputs.size()), {&output, 1},
+                               recording ? output.impl().serial : 0, at);
   return output;
 }
 

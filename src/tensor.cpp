@@ -217,14 +217,14 @@ Tensor filled(std::string_view op, const Shape& shape, double value, DType dtype
   detail::OpScope scope(op, at);
   Tensor t = detail::new_tensor(shape, dtype);
   kernels::fill(t, value);
-  return t;
+  return scope.finish(std::move(t));
 }
 }  // namespace
 
 Tensor empty(Shape shape, DType dtype, std::source_location at) {
   detail::require_sizes("empty", shape, dtype, at);
   detail::OpScope scope("empty", at);
-  return detail::new_tensor(shape, dtype);
+  return scope.finish(detail::new_tensor(shape, dtype));
 }
 Tensor full(Shape shape, double value, DType dtype, std::source_location at) {
   return filled("full", shape, value, dtype, at);
@@ -266,7 +266,7 @@ Tensor arange(double start, double end, double step, DType dtype, std::source_lo
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
-  return t;
+  return scope.finish(std::move(t));
 }
 Tensor arange(double end, DType dtype, std::source_location at) { return arange(0.0, end, 1.0, dtype, at); }
 
@@ -286,7 +286,7 @@ Tensor linspace(double start, double end, std::int64_t steps, DType dtype, std::
       p[i] = static_cast<T>(i < steps / 2 || steps == 1 ? start + delta * static_cast<double>(i)
                                                         : end - delta * static_cast<double>(steps - 1 - i));
   });
-  return t;
+  return scope.finish(std::move(t));
 }
 
 Tensor eye(std::int64_t n, std::int64_t m, DType dtype, std::source_location at) {
@@ -308,7 +308,7 @@ Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType
   detail::OpScope scope("tensor", at);
   Tensor t = detail::new_tensor(shape, dtype);
   detail::dispatch(dtype, [&]<class T>() { std::copy(values.begin(), values.end(), t.data<T>()); });
-  return t;
+  return scope.finish(std::move(t));
 }
 }  // namespace
 

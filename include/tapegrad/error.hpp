@@ -2,6 +2,7 @@
 // the user's call of the op.
 #pragma once
 
+#include <cstdint>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,21 @@ class ValueError : public Error {
 // A tensor too large to allocate: the message names the op, the bytes asked for and the user's line.
 class OutOfMemoryError : public Error {
   using Error::Error;
+};
+// Anomaly mode (DetectAnomalyGuard in hooks.hpp) found NaN or infinity: in an op's forward output, or in
+// a gradient its backward produced. op() and where() name the op and the user's line that called it.
+class AnomalyError : public Error {
+ public:
+  AnomalyError(std::string_view op, std::string_view rule, std::string_view observed,
+               const std::source_location& at, bool in_backward, std::uint64_t serial)
+      : Error(op, rule, observed, at), in_backward_(in_backward), serial_(serial) {}
+  bool in_backward() const noexcept { return in_backward_; }
+  // The op's tape entry (0: the op was not recorded).
+  std::uint64_t serial() const noexcept { return serial_; }
+
+ private:
+  bool in_backward_;
+  std::uint64_t serial_;
 };
 // Reading or writing files.
 class IoError : public Error {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "tapegrad/error.hpp"
+#include "tapegrad/hooks.hpp"
 #include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 
@@ -146,12 +147,13 @@ struct Function {
     std::vector<Tensor> inputs{first.value};
     (collect(inputs, rest), ...);
     for (const auto& t : inputs) ctx->needs_.push_back(t.defined() && t.requires_grad());
+    OpBoundary boundary(op_name(), inputs, first.at);  // Note [Op boundary]
     Tensor value;
     {
       NoGradGuard no_grad;
       value = Derived::forward(*ctx, first.value, std::forward<Args>(rest)...);
     }
-    if (!will_record(inputs)) return value;
+    if (!will_record(inputs)) return boundary.finish(std::move(value));
     // The context must not hold the output itself: the entry would keep its own output alive and
     // the sweep could never free it. A detached alias shares the values and the version counter.
     // The entry is given the output itself, which record() keeps as such an alias too, knowing it
@@ -174,7 +176,8 @@ struct Function {
       for (std::size_t i = 0; i < gx.size(); ++i)
         if (gx[i].defined() && b.needs_grad(i)) b.accumulate(i, gx[i]);
     };
-    return record(op_name(), inputs, {value}, std::move(saved), std::move(backward), first.at)[0];
+    return boundary.finish(
+        record(op_name(), inputs, {value}, std::move(saved), std::move(backward), first.at)[0]);
   }
 
  private:

@@ -16,7 +16,7 @@ Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const st
   if (!is_floating(dtype) && x.requires_grad() && is_grad_enabled())
     fail<DTypeError>(op, "a tensor that requires grad can only be converted to a floating dtype",
                      std::string(dtype_name(dtype)), at);
-  detail::OpScope scope(op, at);
+  detail::OpScope scope(op, at, x);
   Tensor y = kernels::cast(x, dtype);
   return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
 }

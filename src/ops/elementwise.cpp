@@ -23,9 +23,9 @@ namespace detail {
 template <class Op>
 Tensor unary(const Tensor& x, const k::Params& params, const std::source_location& at) {
   require_floating(Op::name, x, at);
-  OpScope scope(Op::name, at);
+  OpScope scope(Op::name, at, x);
   Tensor y = k::unary(k::unary_id<Op>, x, params);
-  if (!will_record({x})) return y;
+  if (!will_record({x})) return scope.finish(std::move(y));
   // What backward reads, in this order: x (if the formula uses it), then y. The output is saved
   // through a detached alias: the entry must not keep its own output alive (Note [The tape]).
   constexpr bool has_x = Op::saves & k::saves_x, has_y = Op::saves & k::saves_y;
@@ -65,7 +65,7 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
   require_defined(Op::name, a_in, at);
   require_defined(Op::name, b_in, at);
   Shape shape = broadcast_shapes(Op::name, a_in.shape(), b_in.shape(), at);
-  OpScope scope(Op::name, at);
+  OpScope scope(Op::name, at, a_in, b_in);
   DType dtype = result_type(operand(a_in), operand(b_in));
   if constexpr (Op::int64_inputs == k::Int64Inputs::as_float32) dtype = is_floating(dtype) ? dtype : float32;
   if constexpr (Op::int64_inputs == k::Int64Inputs::refused)
@@ -73,10 +73,10 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
       fail<DTypeError>(Op::name, Op::int64_refusal, describe(a_in) + " and " + describe(b_in), at);
   auto [a, b] = to_dtype(a_in, b_in, dtype, at);
   if constexpr (!Op::differentiable) {
-    return k::binary(k::binary_id<Op>, a, b, shape, int64);
+    return scope.finish(k::binary(k::binary_id<Op>, a, b, shape, int64));
   } else {
     Tensor y = k::binary(k::binary_id<Op>, a, b, shape, a.dtype());
-    if (!will_record({a, b})) return y;
+    if (!will_record({a, b})) return scope.finish(std::move(y));
     if constexpr (Op::saves == k::saves_none) {
       // Their gradients are gy and ±gy: nothing to save, no kernel to run.
       return record(Op::name, {a, b}, y, {}, [](Backward& b) {
@@ -146,24 +146,24 @@ Tensor clamp(const Tensor& x, double low, double high, Here at) {
 }
 Tensor clamp_min(const Tensor& x, double low, Here at) {
   detail::require_floating("clamp_min", x, at);  // names the op called, not the Clamp it runs
-  detail::OpScope scope("clamp_min", at);
-  return unary<k::Clamp>(x, {low, std::numeric_limits<double>::infinity()}, at);
+  detail::OpScope scope("clamp_min", at, x);
+  return scope.finish(unary<k::Clamp>(x, {low, std::numeric_limits<double>::infinity()}, at));
 }
 Tensor clamp_max(const Tensor& x, double high, Here at) {
   detail::require_floating("clamp_max", x, at);
-  detail::OpScope scope("clamp_max", at);
-  return unary<k::Clamp>(x, {-std::numeric_limits<double>::infinity(), high}, at);
+  detail::OpScope scope("clamp_max", at, x);
+  return scope.finish(unary<k::Clamp>(x, {-std::numeric_limits<double>::infinity(), high}, at));
 }
 Tensor pow(const Tensor& x, double exponent, Here at) {
   detail::require_defined("pow", x, at);
-  detail::OpScope scope("pow", at);
+  detail::OpScope scope("pow", at, x);
   const DType dtype = detail::result_type(detail::operand(x), detail::operand(exponent));
   if (!is_floating(dtype)) {
     std::ostringstream observed;
     observed << detail::describe(x) << " and scalar " << exponent;
     detail::refuse_integer_pow(observed.str(), at);
   }
-  return unary<k::PowScalar>(x.dtype() == dtype ? x : x.to(dtype, at), {exponent, 0.0}, at);
+  return scope.finish(unary<k::PowScalar>(x.dtype() == dtype ? x : x.to(dtype, at), {exponent, 0.0}, at));
 }
 
 Tensor add(const Tensor& a, const Tensor& b, Here at) { return binary<k::Add>(a, b, at); }
@@ -186,10 +186,10 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
   detail::require_defined("where", b_in, at);
   Shape shape = detail::broadcast_shapes(
       "where", detail::broadcast_shapes("where", condition.shape(), a_in.shape(), at), b_in.shape(), at);
-  detail::OpScope scope("where", at);
+  detail::OpScope scope("where", at, condition, a_in, b_in);
   auto [a, b] = detail::common_dtype(a_in, b_in, at);
   Tensor y = k::where(condition, a, b, shape);
-  if (!will_record({a, b})) return y;
+  if (!will_record({a, b})) return scope.finish(std::move(y));
   Tensor mask = condition.detach();
   return record("where", {a, b}, y, {mask}, [](Backward& bw) {
     const Tensor& gy = bw.gy();

@@ -70,7 +70,7 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
   Shape shape = x_in.shape();
   shape[a] = static_cast<std::int64_t>(rows.size());
   detail::require_sizes("index_select", shape, x_in.dtype(), at);
-  detail::OpScope scope("index_select", at);
+  detail::OpScope scope("index_select", at, x_in, index);
   Tensor y = kernels::index_select(x_in, a, rows);
   return record("index_select", {x_in}, y, {}, [rows = std::move(rows), a](Backward& b) {
     index_select_back(b, a, rows);
@@ -91,7 +91,7 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
                        "index " + to_string(index_in.shape()) + " for input " + to_string(x_in.shape()), at);
   const std::int64_t limit = rank == 0 ? 1 : x_in.shape()[a];
   std::vector<std::int64_t> idx = checked_indices("gather", index_in, limit, at);
-  detail::OpScope scope("gather", at);
+  detail::OpScope scope("gather", at, x_in, index_in);
   Tensor y = kernels::gather(x_in, a, idx, index_in.shape());
   return record("gather", {x_in}, y, {}, [idx = std::move(idx), a](Backward& b) {
     const Tensor& gy = b.gy();

@@ -52,6 +52,7 @@ void require_castable(std::string_view op, DType result, const Tensor& x, const 
 }
 
 Tensor& fill_in_place(std::string_view op, Tensor& x, double value, const std::source_location& at) {
+  detail::OpScope scope(op, at, x);
   check_in_place(op, x, at);
   detail::require_representable(op, value, x.dtype(), at);
   kernels::fill(x, value);
@@ -64,6 +65,7 @@ Tensor& Tensor::fill_(double value, std::source_location at) { return fill_in_pl
 Tensor& Tensor::zero_(std::source_location at) { return fill_in_place("zero_", *this, 0.0, at); }
 
 Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
+  detail::OpScope scope("copy_", at, *this, source);
   check_in_place("copy_", *this, at);
   detail::require_defined("copy_", source, at);
   require_broadcasts_to("copy_", source, *this, at);
@@ -75,6 +77,7 @@ Tensor& Tensor::copy_(const Tensor& source, std::source_location at) {
 // One kernel writes into self (Note [In-place promotion]): no temporary, unless other overlaps self
 // (Note [Overlapping copies]).
 Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at) {
+  detail::OpScope scope("add_", at, *this, other);
   check_in_place("add_", *this, at);
   detail::require_defined("add_", other, at);
   require_broadcasts_to("add_", other, *this, at);
@@ -85,13 +88,13 @@ Tensor& Tensor::add_(const Tensor& other, double alpha, std::source_location at)
     observed << "alpha " << alpha << " for an " << dtype_name(compute) << " result";
     fail<DTypeError>("add_", "alpha must be an integer when the result is integral", observed.str(), at);
   }
-  detail::OpScope scope("add_", at);
   kernels::add_into(*this, other, alpha, compute);
   detail::bump_version(*this);
   return *this;
 }
 
 Tensor& Tensor::mul_(double factor, std::source_location at) {
+  detail::OpScope scope("mul_", at, *this);
   check_in_place("mul_", *this, at);
   require_castable("mul_", detail::result_type(detail::operand(*this), detail::operand(factor)), *this, at);
   kernels::scale(*this, factor);

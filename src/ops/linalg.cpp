@@ -79,6 +79,7 @@ Tensor batched_product(Tensor a, Tensor b, const Shape& batch) {
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
+  detail::OpScope scope("matmul", at, a_in, b_in);
   detail::require_floating("matmul", a_in, at);
   detail::require_floating("matmul", b_in, at);
   if (a_in.dim() == 0 || b_in.dim() == 0)
@@ -94,7 +95,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
     Tensor y = matmul(a, b, at);
     if (b_in.dim() == 1) y = squeeze(y, {-1}, at);
     if (a_in.dim() == 1) y = squeeze(y, {b_in.dim() == 1 ? -1 : -2}, at);
-    return y;
+    return scope.finish(std::move(y));
   }
   const Shape& as = a_in.shape();
   const Shape& bs = b_in.shape();
@@ -107,7 +108,6 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   out_shape.push_back(as[as.size() - 2]);
   out_shape.push_back(bs[bs.size() - 1]);
   detail::require_sizes("matmul", out_shape, dtype, at);
-  detail::OpScope scope("matmul", at);
   Tensor a = a_in.to(dtype, at), b = b_in.to(dtype, at);
   Tensor y = batched_product(a, b, batch);
   return record("matmul", {a, b}, y, {a, b}, [batch](Backward& bw) {

@@ -108,18 +108,21 @@ Tensor scaled(const Tensor& x, double factor, const std::source_location& at) {
 }  // namespace
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NllLossOptions& options, Here at) {
+  detail::OpScope scope("nll_loss", at, input, target);
   detail::require_defined("nll_loss", input, at);
   detail::require_floating("nll_loss", input, at);
   const std::int64_t axis = class_axis_of("nll_loss", input, at);
   check_weight("nll_loss", options.weight, input.shape()[static_cast<std::size_t>(axis)], at);
   ClassTargets targets =
       class_targets("nll_loss", input, axis, target, options.weight, options.ignore_index, at);
-  return reduce(picked_loss(input, axis, targets, at), options.reduction, targets.total_weight, at);
+  return scope.finish(
+      reduce(picked_loss(input, axis, targets, at), options.reduction, targets.total_weight, at));
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options,
                      Here at) {
   constexpr std::string_view op = "cross_entropy";
+  detail::OpScope scope(op, at, logits, target);
   detail::require_defined(op, logits, at);
   detail::require_floating(op, logits, at);
   detail::require_defined(op, target, at);
@@ -153,20 +156,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
       probs = add(scaled(probs, 1.0 - smoothing, at),
                   scalar(smoothing / static_cast<double>(classes), probs.dtype()), at);
     Tensor loss = neg(sum(weighted(mul(log_probs, probs, at)), {axis}, false, at), at);
-    return reduce(loss, options.reduction, static_cast<double>(loss.numel()), at);
+    return scope.finish(reduce(loss, options.reduction, static_cast<double>(loss.numel()), at));
   }
 
   ClassTargets targets = class_targets(op, logits, axis, target, options.weight, options.ignore_index, at);
   Tensor loss =
       reduce(picked_loss(log_probs, axis, targets, at), options.reduction, targets.total_weight, at);
-  if (smoothing == 0) return loss;
+  if (smoothing == 0) return scope.finish(std::move(loss));
   // Label smoothing adds the loss against the uniform distribution, Σ_c -weight_c log p_c / C, over the
   // same entries and with the same divisor.
   Tensor uniform_loss = where(targets.valid, neg(sum(weighted(log_probs), {axis}, false, at), at), 0.0, at);
-  return add(scaled(loss, 1.0 - smoothing, at),
-             scaled(reduce(uniform_loss, options.reduction, targets.total_weight, at),
-                    smoothing / static_cast<double>(classes), at),
-             at);
+  return scope.finish(add(scaled(loss, 1.0 - smoothing, at),
+                          scaled(reduce(uniform_loss, options.reduction, targets.total_weight, at),
+                                 smoothing / static_cast<double>(classes), at),
+                          at));
 }
 
 }  // namespace tapegrad

@@ -63,6 +63,7 @@ Tensor finish(const Tensor& y_kept, const Reduction& r, const Tensor& x, bool ke
 }  // namespace
 
 Tensor sum(const Tensor& x, Axes axes, bool keepdim, Here at) {
+  detail::OpScope scope("sum", at, x);
   Reduction r = plan("sum", x, axes, at);
   Tensor y = finish(kernels::reduce(kernels::Reduce::sum, x, r.mask, true), r, x, keepdim);
   Shape input_shape = x.shape();
@@ -72,6 +73,7 @@ Tensor sum(const Tensor& x, Axes axes, bool keepdim, Here at) {
 }
 
 Tensor mean(const Tensor& x, Axes axes, bool keepdim, Here at) {
+  detail::OpScope scope("mean", at, x);
   Reduction r = plan("mean", x, axes, at);
   detail::require_floating("mean", x, at);
   Tensor total = kernels::reduce(kernels::Reduce::sum, x, r.mask, true);
@@ -87,6 +89,7 @@ Tensor mean(const Tensor& x, Axes axes, bool keepdim, Here at) {
 }
 
 Tensor var(const Tensor& x, Axes axes, std::int64_t correction, bool keepdim, Here at) {
+  detail::OpScope scope("var", at, x);
   Reduction r = plan("var", x, axes, at);
   detail::require_floating("var", x, at);
   if (correction < 0) fail<ValueError>("var", "correction must be non-negative", std::to_string(correction), at);
@@ -107,6 +110,7 @@ Tensor var(const Tensor& x, Axes axes, std::int64_t correction, bool keepdim, He
 namespace {
 Tensor extreme(std::string_view op, kernels::Reduce kind, const Tensor& x, const Axes& axes, bool keepdim,
                const std::source_location& at) {
+  detail::OpScope scope(op, at, x);
   Reduction r = plan(op, x, axes, at);
   if (r.count == 0)
     fail<ShapeError>(op, "cannot reduce over an empty set of elements (no identity)", "shape " + to_string(x.shape()), at);
@@ -133,17 +137,18 @@ Tensor min(const Tensor& x, Axes axes, bool keepdim, Here at) {
 namespace {
 Tensor arg_extreme(std::string_view op, bool is_max, const Tensor& x, std::optional<std::int64_t> axis, bool keepdim,
                    const std::source_location& at) {
+  detail::OpScope scope(op, at, x);
   detail::require_defined(op, x, at);
   std::int64_t a = -1;
   if (axis) {
     a = detail::normalize_axis(op, *axis, x.dim(), at);
-    if (x.dim() == 0) return zeros({}, int64);
+    if (x.dim() == 0) return scope.finish(zeros({}, int64));
     if (x.shape()[static_cast<std::size_t>(a)] == 0)
       fail<ShapeError>(op, "cannot take the index of an extreme over an empty axis", "shape " + to_string(x.shape()), at);
   } else if (x.numel() == 0) {
     fail<ShapeError>(op, "cannot take the index of an extreme of an empty tensor", "shape " + to_string(x.shape()), at);
   }
-  return kernels::arg_reduce(is_max, x, a, keepdim);
+  return scope.finish(kernels::arg_reduce(is_max, x, a, keepdim));
 }
 }  // namespace
 
@@ -164,6 +169,7 @@ Tensor safe_shift(const Tensor& x, const Axes& axes) {
 }  // namespace
 
 Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim, Here at) {
+  detail::OpScope scope("logsumexp", at, x);
   Reduction r = plan("logsumexp", x, axes, at);
   detail::require_floating("logsumexp", x, at);
   Tensor y_kept;
@@ -183,10 +189,11 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim, Here at) {
 }
 
 Tensor softmax(const Tensor& x, std::int64_t axis, Here at) {
+  detail::OpScope scope("softmax", at, x);
   detail::require_floating("softmax", x, at);
   const std::int64_t a = detail::normalize_axis("softmax", axis, x.dim(), at);
   Tensor y;
-  if (x.numel() == 0) return x.detach().clone();
+  if (x.numel() == 0) return scope.finish(x.detach().clone());
   if (x.is_contiguous() && (x.dim() == 0 || a == x.dim() - 1)) {
     y = kernels::softmax_last_axis(x, false);  // one fused pass per row
   } else {
@@ -202,10 +209,11 @@ Tensor softmax(const Tensor& x, std::int64_t axis, Here at) {
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t axis, Here at) {
+  detail::OpScope scope("log_softmax", at, x);
   detail::require_floating("log_softmax", x, at);
   const std::int64_t a = detail::normalize_axis("log_softmax", axis, x.dim(), at);
   Tensor y;
-  if (x.numel() == 0) return x.detach().clone();
+  if (x.numel() == 0) return scope.finish(x.detach().clone());
   if (x.is_contiguous() && (x.dim() == 0 || a == x.dim() - 1)) {
     y = kernels::softmax_last_axis(x, true);
   } else {
@@ -226,6 +234,7 @@ namespace {
 // that one index, as torch.max(x, dim) does.
 ValuesIndices extreme_with_indices(std::string_view op, bool is_max, const Tensor& x, std::int64_t axis, bool keepdim,
                                    const std::source_location& at) {
+  detail::OpScope scope(op, at, x);
   detail::require_defined(op, x, at);
   const std::int64_t a = detail::normalize_axis(op, axis, x.dim(), at);
   if (x.dim() > 0 && x.shape()[static_cast<std::size_t>(a)] == 0)
@@ -237,6 +246,7 @@ ValuesIndices extreme_with_indices(std::string_view op, bool is_max, const Tenso
     values = squeeze(values, {a}, at);
     indices = squeeze(indices, {a}, at);
   }
+  scope.finish(std::vector<Tensor>{values, indices});
   return {values, indices};
 }
 }  // namespace

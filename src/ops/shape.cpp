@@ -139,6 +139,7 @@ void add_region(Backward& b, const Tensor& g, std::size_t a, std::int64_t start,
 }  // namespace
 
 Tensor view(const Tensor& x, Shape shape, Here at) {
+  detail::OpScope scope("view", at, x);
   detail::require_defined("view", x, at);
   shape = infer_shape("view", x, std::move(shape), at);
   detail::require_sizes("view", shape, x.dtype(), at);
@@ -155,7 +156,7 @@ Tensor reshape(const Tensor& x, Shape shape, Here at) {
   detail::require_defined("reshape", x, at);
   shape = infer_shape("reshape", x, std::move(shape), at);
   detail::require_sizes("reshape", shape, x.dtype(), at);
-  detail::OpScope scope("reshape", at);
+  detail::OpScope scope("reshape", at, x);
   auto strides = view_strides(x.shape(), x.strides(), shape);
   Tensor y = strides ? detail::make_view(x, shape, *strides, 0)
                      : detail::make_view(kernels::cast(x, x.dtype()), shape, contiguous_strides(shape), 0);
@@ -163,8 +164,9 @@ Tensor reshape(const Tensor& x, Shape shape, Here at) {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_axis, std::int64_t end_axis, Here at) {
+  detail::OpScope scope("flatten", at, x);
   detail::require_defined("flatten", x, at);
-  if (x.dim() == 0) return reshape(x, {1}, at);
+  if (x.dim() == 0) return scope.finish(reshape(x, {1}, at));
   auto s = detail::normalize_axis("flatten", start_axis, x.dim(), at);
   auto e = detail::normalize_axis("flatten", end_axis, x.dim(), at);
   if (s > e) fail<ShapeError>("flatten", "start_axis must not come after end_axis",
@@ -174,10 +176,11 @@ Tensor flatten(const Tensor& x, std::int64_t start_axis, std::int64_t end_axis, 
   for (auto i = s; i <= e; ++i) merged *= x.shape()[static_cast<std::size_t>(i)];
   shape.push_back(merged);
   shape.insert(shape.end(), x.shape().begin() + e + 1, x.shape().end());
-  return reshape(x, shape, at);
+  return scope.finish(reshape(x, shape, at));
 }
 
 Tensor permute(const Tensor& x, Axes order, Here at) {
+  detail::OpScope scope("permute", at, x);
   detail::require_defined("permute", x, at);
   if (static_cast<std::int64_t>(order.size()) != x.dim())
     fail<ShapeError>("permute", "the order must list every axis once",
@@ -203,21 +206,23 @@ Tensor permute(const Tensor& x, Axes order, Here at) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t axis0, std::int64_t axis1, Here at) {
+  detail::OpScope scope("transpose", at, x);
   detail::require_defined("transpose", x, at);
   if (x.dim() < 2 && (axis0 == axis1 || x.dim() == 0)) {
     detail::normalize_axis("transpose", axis0, x.dim(), at);
     detail::normalize_axis("transpose", axis1, x.dim(), at);
-    return x;
+    return scope.finish(x);
   }
   auto a = detail::normalize_axis("transpose", axis0, x.dim(), at);
   auto c = detail::normalize_axis("transpose", axis1, x.dim(), at);
   Axes order(static_cast<std::size_t>(x.dim()));
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
   std::swap(order[static_cast<std::size_t>(a)], order[static_cast<std::size_t>(c)]);
-  return permute(x, order, at);
+  return scope.finish(permute(x, order, at));
 }
 
 Tensor squeeze(const Tensor& x, Axes axes, Here at) {
+  detail::OpScope scope("squeeze", at, x);
   detail::require_defined("squeeze", x, at);
   std::vector<bool> drop = detail::reduction_mask("squeeze", axes, x.dim(), at);
   Shape shape;
@@ -231,6 +236,7 @@ Tensor squeeze(const Tensor& x, Axes axes, Here at) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t axis, Here at) {
+  detail::OpScope scope("unsqueeze", at, x);
   detail::require_defined("unsqueeze", x, at);
   auto a = detail::normalize_axis("unsqueeze", axis < 0 ? axis : axis, x.dim() + 1, at);
   Shape shape = x.shape();
@@ -242,6 +248,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t axis, Here at) {
 }
 
 Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_t end, std::int64_t step, Here at) {
+  detail::OpScope scope("slice", at, x);
   detail::require_defined("slice", x, at);
   if (x.dim() == 0) fail<ShapeError>("slice", "the input must have at least one axis", "a 0-d tensor", at);
   auto a = static_cast<std::size_t>(detail::normalize_axis("slice", axis, x.dim(), at));
@@ -264,6 +271,7 @@ Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_
 }
 
 Tensor narrow(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_t length, Here at) {
+  detail::OpScope scope("narrow", at, x);
   detail::require_defined("narrow", x, at);
   if (x.dim() == 0) fail<ShapeError>("narrow", "the input must have at least one axis", "a 0-d tensor", at);
   auto a = detail::normalize_axis("narrow", axis, x.dim(), at);
@@ -274,10 +282,11 @@ Tensor narrow(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64
                      "start " + std::to_string(start) + ", length " + std::to_string(length) + " on an axis of " +
                          std::to_string(n),
                      at);
-  return slice(x, a, start, start + length, 1, at);
+  return scope.finish(slice(x, a, start, start + length, 1, at));
 }
 
 Tensor expand(const Tensor& x, Shape shape, Here at) {
+  detail::OpScope scope("expand", at, x);
   detail::require_defined("expand", x, at);
   if (shape.size() < x.shape().size())
     fail<ShapeError>("expand", "the new shape must have at least as many axes as the input",
@@ -297,11 +306,12 @@ Tensor expand(const Tensor& x, Shape shape, Here at) {
 }
 
 Tensor broadcast_to(const Tensor& x, Shape shape, Here at) {
+  detail::OpScope scope("broadcast_to", at, x);
   detail::require_defined("broadcast_to", x, at);
   detail::require_sizes("broadcast_to", shape, x.dtype(), at);
   if (detail::broadcast_shapes("broadcast_to", x.shape(), shape, at) != shape)
     fail<ShapeError>("broadcast_to", "the input must broadcast to the shape", to_string(x.shape()) + " to " + to_string(shape), at);
-  return expand(x, shape, at);
+  return scope.finish(expand(x, shape, at));
 }
 
 Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
@@ -329,7 +339,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
     shape[a] = detail::checked_add("concat", shape[a], x.shape()[a], at);
   }
   detail::require_sizes("concat", shape, dtype, at);
-  detail::OpScope scope("concat", at);
+  detail::OpScope scope("concat", at, xs);
   Tensor y = detail::new_tensor(shape, dtype);
   std::int64_t start = 0;
   for (const Tensor& x : xs) {
@@ -361,14 +371,15 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
   Shape shape = xs.front().shape();
   shape.insert(shape.begin() + a, static_cast<std::int64_t>(xs.size()));
   detail::require_sizes("stack", shape, xs.front().dtype(), at);
-  detail::OpScope scope("stack", at);
+  detail::OpScope scope("stack", at, xs);
   std::vector<Tensor> parts;
   parts.reserve(xs.size());
   for (const auto& x : xs) parts.push_back(unsqueeze(x, a, at));
-  return concat(parts, a, at);
+  return scope.finish(concat(parts, a, at));
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t axis, Here at) {
+  detail::OpScope scope("split", at, x);
   detail::require_defined("split", x, at);
   if (x.dim() == 0) fail<ShapeError>("split", "the input must have at least one axis", "a 0-d tensor", at);
   auto a = detail::normalize_axis("split", axis, x.dim(), at);
@@ -413,17 +424,18 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t axis, Here at) {
   detail::require_defined("unbind", x, at);
   if (x.dim() == 0) fail<ShapeError>("unbind", "the input must have at least one axis", "a 0-d tensor", at);
   const auto a = static_cast<std::size_t>(detail::normalize_axis("unbind", axis, x.dim(), at));
+  detail::OpScope scope("unbind", at, x);
   Shape shape = x.shape();
   Strides strides = x.strides();
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
   strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
   const std::int64_t n = x.shape()[a];
-  if (n == 0) return {};
+  if (n == 0) return scope.finish(std::vector<Tensor>{});
   std::vector<Tensor> pieces;
   pieces.reserve(static_cast<std::size_t>(n));
   if (n > UINT16_MAX && will_record({x})) {  // past the tape's 65535 outputs per entry
     for (std::int64_t i = 0; i < n; ++i) pieces.push_back(select(x, static_cast<std::int64_t>(a), i, at));
-    return pieces;
+    return scope.finish(std::move(pieces));
   }
   for (std::int64_t i = 0; i < n; ++i) pieces.push_back(detail::make_view(x, shape, strides, i * x.strides()[a]));
   return record("unbind", {x}, std::move(pieces), {}, [a, n](Backward& b) {
@@ -432,6 +444,7 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t axis, Here at) {
 }
 
 std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis, Here at) {
+  detail::OpScope scope("split", at, x);
   detail::require_defined("split", x, at);
   if (x.dim() == 0) fail<ShapeError>("split", "the input must have at least one axis", "a 0-d tensor", at);
   if (size <= 0) fail<ValueError>("split", "the piece size must be positive", std::to_string(size), at);
@@ -440,7 +453,7 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t axis,
   std::vector<std::int64_t> sizes;
   for (std::int64_t start = 0; start < n; start += size) sizes.push_back(std::min(size, n - start));
   if (sizes.empty()) sizes.push_back(0);
-  return split(x, sizes, axis, at);
+  return scope.finish(split(x, sizes, axis, at));
 }
 
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value, Here at) {
@@ -473,7 +486,7 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
     at_y[axis] = std::max<std::int64_t>(0, pads[p]);
   }
   detail::require_sizes("pad", shape, x.dtype(), at);
-  detail::OpScope scope("pad", at);
+  detail::OpScope scope("pad", at, x);
   Tensor y = full(shape, value, x.dtype());
   if (numel_of(kept) > 0) {  // then every offset below lies inside x and y
     std::int64_t source = 0, target = 0;
@@ -493,6 +506,7 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
 }
 
 Tensor select(const Tensor& x, std::int64_t axis, std::int64_t index, Here at) {
+  detail::OpScope scope("select", at, x);
   detail::require_defined("select", x, at);
   if (x.dim() == 0) fail<ShapeError>("select", "the input must have at least one axis", "a 0-d tensor", at);
   auto a = static_cast<std::size_t>(detail::normalize_axis("select", axis, x.dim(), at));
