@@ -72,6 +72,19 @@ std::vector<Tensor> zeros_for(const std::vector<Tensor>& xs) {
   return out;
 }
 
+// The second backward of jvp and hvp: d(sum_i <gs[i], v[i]>)/d(wrt), over the gs that depend on
+// anything (the others contribute zero).
+std::vector<Tensor> weighted_grad(const std::vector<Tensor>& gs, const std::vector<Tensor>& v,
+                                  const std::vector<Tensor>& wrt, bool create_graph, const std::source_location& at) {
+  std::vector<Tensor> outs, weights;
+  for (std::size_t i = 0; i < gs.size(); ++i)
+    if (gs[i].requires_grad()) {
+      outs.push_back(gs[i]);
+      weights.push_back(v[i]);
+    }
+  return outs.empty() ? zeros_for(wrt) : grad(outs, wrt, weights, create_graph, create_graph, at);
+}
+
 }  // namespace
 
 FunctionalResult vjp(const TensorFunction& f, const std::vector<Tensor>& inputs, const std::vector<Tensor>& v,
@@ -111,13 +124,7 @@ FunctionalResult jvp(const TensorFunction& f, const std::vector<Tensor>& inputs,
     for (const auto& y : ys) product.push_back(zeros_like(y));
   } else {
     std::vector<Tensor> ujs = grad(outs, xs, us, /*retain_graph=*/true, /*create_graph=*/true, at);
-    std::vector<Tensor> linear, weights;
-    for (std::size_t i = 0; i < ujs.size(); ++i)
-      if (ujs[i].requires_grad()) {
-        linear.push_back(ujs[i]);
-        weights.push_back(v[i]);
-      }
-    std::vector<Tensor> jv = linear.empty() ? zeros_for(us) : grad(linear, us, weights, create_graph, create_graph, at);
+    std::vector<Tensor> jv = weighted_grad(ujs, v, us, create_graph, at);
     std::size_t next = 0;
     for (const auto& y : ys) product.push_back(y.requires_grad() ? jv[next++] : zeros_like(y));
   }
@@ -139,13 +146,7 @@ FunctionalResult hvp(const TensorFunction& f, const std::vector<Tensor>& inputs,
     product = zeros_for(xs);
   } else {
     std::vector<Tensor> gs = grad({ys[0]}, xs, {}, /*retain_graph=*/true, /*create_graph=*/true, at);
-    std::vector<Tensor> outs, weights;
-    for (std::size_t i = 0; i < gs.size(); ++i)
-      if (gs[i].requires_grad()) {
-        outs.push_back(gs[i]);
-        weights.push_back(v[i]);
-      }
-    product = outs.empty() ? zeros_for(xs) : grad(outs, xs, weights, create_graph, create_graph, at);
+    product = weighted_grad(gs, v, xs, create_graph, at);
   }
   return {detached(ys, create_graph), detached(product, create_graph)};
 }
