@@ -255,12 +255,15 @@ void Backward::accumulate_region(std::size_t input, const Tensor& g, const Shape
   const Shape full = input_shape(input);
   // The region must lie inside a contiguous tensor of the input's shape.
   std::int64_t low = offset, high = offset;
-  bool empty = false;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 0) empty = true;
-    else (strides[i] < 0 ? low : high) += (shape[i] - 1) * strides[i];
+  bool empty = false, overflow = shape.size() != strides.size();
+  for (std::size_t i = 0; i < shape.size() && !overflow; ++i) {
+    std::int64_t span = 0;
+    if (shape[i] < 0) overflow = true;
+    else if (shape[i] == 0) empty = true;
+    else overflow = __builtin_mul_overflow(shape[i] - 1, strides[i], &span) ||
+                    __builtin_add_overflow(strides[i] < 0 ? low : high, span, strides[i] < 0 ? &low : &high);
   }
-  if (shape.size() != strides.size() || offset < 0 || low < 0 || (!empty && high >= detail::numel_unchecked(full)))
+  if (overflow || offset < 0 || low < 0 || (!empty && high >= detail::numel_unchecked(full)))
     fail<GraphError>(entry_->op(), "accumulate_region's region must lie inside the input's gradient",
                      "region " + to_string(shape) + " at offset " + std::to_string(offset) + " of " + to_string(full),
                      entry_->at());

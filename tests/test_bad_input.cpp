@@ -494,6 +494,9 @@ void tensor_rows(Catalogue& row) {
   row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {1}, 1); })).backward(); }, Expect::graph, "custom");
   row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {}, 0); })).backward(); }, Expect::graph, "custom");
   row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {2}, {1}, 0); })).backward(); }, Expect::graph, "custom");
+  // Sizes and strides whose span overflows int64, and a negative size.
+  row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {big, 1}, {big, 1}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Backward::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {-3}, {1}, 0); })).backward(); }, Expect::graph, "custom");
   row("Function::apply", [] { sum(TwoGrads::apply(leaf())).backward(); }, Expect::graph, "two_grads");
   row("Context::get", [] { Context().get<double>("factor"); }, Expect::value, "Context::get");  // was std::out_of_range
   row("Context::get", [] { Context c; c.set("factor", 2); c.get<double>("factor"); }, Expect::value, "Context::get");  // was std::bad_any_cast
