@@ -88,12 +88,10 @@ Tensor* BackwardRun::pending_for(const Edge& edge, bool*& owned) {
                                  [&](const auto& w) { return w.first == edge.leaf.get(); }))
     return nullptr;  // grad() leaves every other leaf alone
   auto [it, fresh] = leaf_index.try_emplace(edge.leaf.get(), leaf_pending.size());
-  if (fresh) {
-    leaf_pending.emplace_back(edge.leaf, Tensor());
-    leaf_owned.push_back(0);
-  }
-  owned = reinterpret_cast<bool*>(&leaf_owned[it->second]);
-  return &leaf_pending[it->second].second;
+  if (fresh) leaf_pending.push_back({edge.leaf, Tensor(), false});
+  LeafPending& pending = leaf_pending[it->second];
+  owned = &pending.owned;
+  return &pending.grad;
 }
 
 void BackwardRun::deliver(const Edge& edge, const Tensor& g) {
@@ -140,8 +138,7 @@ void BackwardRun::run(Entry& e) {
 }
 
 void BackwardRun::flush_leaves() {
-  for (std::size_t i = 0; i < leaf_pending.size(); ++i) {
-    auto& [leaf, g] = leaf_pending[i];
+  for (auto& [leaf, g, owned] : leaf_pending) {
     if (!g.defined()) continue;
     if (functional) {
       for (auto& [impl, slot] : wanted_leaves)

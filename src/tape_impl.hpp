@@ -193,8 +193,12 @@ struct BackwardRun {
   std::vector<Tensor> results;
   // Gradients for leaves, summed over the run and handed to .grad() once at its end, in the order
   // the leaves were first reached (Note [Leaf gradients]).
-  std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> leaf_pending;
-  std::vector<char> leaf_owned;
+  struct LeafPending {
+    std::shared_ptr<TensorImpl> leaf;
+    Tensor grad;
+    bool owned = false;  // as Output::owned
+  };
+  std::vector<LeafPending> leaf_pending;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_index;
 
   // a + b: the differentiable op under create_graph, else a kernel.

@@ -245,29 +245,31 @@ namespace {
 void record_entry(std::string_view op, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                   std::span<const Tensor> saved, BackwardFn&& backward, const std::source_location& at) {
   Tape& tape = detail::current_tape();
-  for (const Tensor& y : outputs)
+  // One pass over each list checks it and sizes the tail: edges, saved tensors, outputs, then the
+  // dims of outputs and of constant inputs (a leaf or a producer already has its shape).
+  auto require_rank = [&](const Tensor& t) {
+    if (t.impl().shape.size() > 255) fail<ValueError>(op, "a recorded tensor has at most 255 axes", to_string(t.shape()), at);
+  };
+  std::size_t dims = 0;
+  for (const Tensor& y : outputs) {
     if (!y.defined()) fail<ValueError>(op, "every output of a recorded op must be defined", "an undefined output", at);
-  for (const Tensor& x : inputs)
-    if (x.defined() && x.impl().tape_id != 0 && x.impl().tape_id != tape.id)
+    require_rank(y);
+    dims += y.impl().shape.size();
+  }
+  for (const Tensor& x : inputs) {
+    if (!x.defined()) continue;
+    if (x.impl().tape_id != 0 && x.impl().tape_id != tape.id)
       fail<GraphError>(op, "an op's inputs must have been recorded on the calling thread's tape",
                        "a tensor made on another thread", at);
+    require_rank(x);
+    if (x.impl().tape_id == 0 && !x.impl().requires_grad) dims += x.impl().shape.size();
+  }
   if (std::max({inputs.size(), saved.size(), outputs.size()}) > Entry::max_slots)
     fail<ValueError>(op, "an op records at most 65535 inputs, saved tensors and outputs",
                      std::to_string(inputs.size()) + " inputs, " + std::to_string(saved.size()) + " saved, " +
                          std::to_string(outputs.size()) + " outputs",
                      at);
-  for (const Tensor& y : outputs)
-    if (y.impl().shape.size() > 255) fail<ValueError>(op, "a recorded tensor has at most 255 axes", to_string(y.shape()), at);
-  for (const Tensor& x : inputs)
-    if (x.defined() && x.impl().shape.size() > 255)
-      fail<ValueError>(op, "a recorded tensor has at most 255 axes", to_string(x.shape()), at);
   const detail::Site* site = detail::intern_site(op, at);
-  // Sizes first: the tail holds edges, saved tensors, outputs, then the dims of outputs and of
-  // constant inputs (a leaf or a producer already has its shape).
-  std::size_t dims = 0;
-  for (const Tensor& y : outputs) dims += y.impl().shape.size();
-  for (const Tensor& x : inputs)
-    if (x.defined() && x.impl().tape_id == 0 && !x.impl().requires_grad) dims += x.impl().shape.size();
   const std::size_t bytes = inputs.size() * sizeof(Edge) + saved.size() * sizeof(detail::SavedTensor) +
                             outputs.size() * sizeof(detail::Output) + dims * sizeof(std::int64_t);
   // Built in place (nothing below throws after the slot is taken).
