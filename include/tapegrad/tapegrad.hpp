@@ -18,6 +18,7 @@
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 #include "tapegrad/random.hpp"
+#include "tapegrad/state_dict.hpp"
 #include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/threads.hpp"
