@@ -266,6 +266,8 @@ void safetensors_rows(Catalogue& row) {
   row("save_safetensors", [] { save_safetensors("/tmp", {}); }, Expect::io, "save_safetensors");  // a directory
   row("save_safetensors", [] { save_safetensors("/tmp/tapegrad-bad.safetensors", {{"__metadata__", f23()}}); }, Expect::value, "save_safetensors");
   row("save_safetensors", [] { save_safetensors("/tmp/tapegrad-bad.safetensors", {{"\xfe", f23()}}); }, Expect::value, "save_safetensors");
+  row("save_safetensors", [] { save_safetensors("/tmp/tapegrad-bad.safetensors", {{"a", huge_view()}}); }, Expect::oom, "save_safetensors");
+  row("safetensors_to_bytes", [] { safetensors_to_bytes({{"a", huge_view()}}); }, Expect::oom, "safetensors_to_bytes");
   row("load_safetensors", [] { load_safetensors("/nonexistent/x.safetensors"); }, Expect::io, "load_safetensors");
   row("load_safetensors", [] { load_safetensors("/"); }, Expect::io, "load_safetensors");
   row("load_safetensors", [] { load_safetensors(""); }, Expect::io, "load_safetensors");

@@ -122,6 +122,8 @@ std::vector<Case> cases() {
        "fit in 64 bits"},
       {"itemsize overflows", file_of("{" + entry("a", "F64", "[2305843009213693952]", "[0,8]") + "}", eight),
        "fit in 64 bits"},
+      {"an empty shape tapegrad cannot stride", file_of("{" + entry("a", "F32", "[0,4611686018427387904,4]", "[0,0]") + "}", ""),
+       "sizes other than 0 multiply within int64, got [0, 4611686018427387904, 4] for 'a'"},
       {"65 axes", file_of("{" + entry("a", "F32", many_axes, "[0,4]") + "}", eight.substr(4)), "at most 64 axes"},
       {"a shape that is not a list", file_of("{" + entry("a", "F32", "2", "[0,8]") + "}", eight),
        "shape must be a list"},

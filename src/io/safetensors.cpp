@@ -2,6 +2,7 @@
 // rules live in safetensors_format.cpp; this file moves the bytes.
 #include "tapegrad/io/safetensors.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstring>
@@ -34,6 +35,13 @@ st::Layout read_layout(std::uint64_t total_size, const ReadAt& read, const st::S
 }
 
 DType dtype_read_as(const st::Entry& e, const st::Source& source) {
+  // The format allows an empty shape such as [0, 2^62, 4]; a tensor's strides are products of its
+  // sizes other than 0 (Note [Checked sizes]), which must fit in int64.
+  std::int64_t span = 1;
+  for (auto size : e.shape)
+    if (__builtin_mul_overflow(span, std::max<std::int64_t>(size, 1), &span))
+      source.fail("tapegrad holds shapes whose sizes other than 0 multiply within int64",
+                  to_string(e.shape) + " for " + detail::in_quotes(e.name));
   const std::string_view name = e.format->name;
   if (name == "F32" || name == "BF16" || name == "F16") return float32;
   if (name == "F64") return float64;
@@ -92,9 +100,10 @@ void write_file(std::string_view op, const StateDict& tensors, const Safetensors
                 const std::function<void(const char*, std::size_t)>& sink) {
   const std::string header = st::header_for(op, tensors, metadata, at);
   sink(header.data(), header.size());
+  detail::OpScope scope(op, at);  // a view too large to copy is OutOfMemoryError naming op and the user's line
   for (const auto& [name, t] : tensors) {
     if (t.numel() == 0) continue;
-    const Tensor x = t.is_contiguous() ? t : t.detach().contiguous();
+    const Tensor x = t.is_contiguous() ? t : t.detach(at).contiguous(at);
     const char* data = detail::dispatch(
         x.dtype(), [&]<class T>() { return reinterpret_cast<const char*>(std::as_const(x).data<T>()); });
     sink(data, static_cast<std::size_t>(x.numel()) * itemsize(x.dtype()));
