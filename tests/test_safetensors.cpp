@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 
 #include "bad_input.hpp"
 #include "io_helpers.hpp"
@@ -92,6 +93,41 @@ TEST_CASE("load_safetensors reads torch's tensors of every dtype it reads, in th
   CHECK(std::isnan(f16[10]));
   CHECK(load_safetensors_metadata(safetensors_fixture("dtypes.safetensors")) == SafetensorsMetadata{{"format", "pt"}});
   CHECK(load_safetensors_metadata(safetensors_fixture("other_dtypes.safetensors")).empty());
+}
+
+TEST_CASE("every F16 and BF16 value widens to float32 exactly") {
+  // All 65536 bit patterns of each, against the formats' definitions computed in float64.
+  std::string data;
+  for (std::uint32_t bits = 0; bits < 65536; ++bits) {
+    data += static_cast<char>(bits & 0xff);
+    data += static_cast<char>(bits >> 8);
+  }
+  const std::string header = "{" + entry("f16", "F16", "[65536]", "[0,131072]") + "," +
+                             entry("bf16", "BF16", "[65536]", "[131072,262144]") + "}";
+  const StateDict d = safetensors_from_bytes(file_of(header, data + data)).tensors;
+  auto definition = [](std::uint32_t bits, int mantissa_bits, int bias) {
+    const std::uint32_t exponent_mask = (1u << (15 - mantissa_bits)) - 1;
+    const std::uint32_t exponent = bits >> mantissa_bits & exponent_mask, mantissa = bits & ((1u << mantissa_bits) - 1);
+    const double sign = bits & 0x8000 ? -1.0 : 1.0;
+    if (exponent == exponent_mask)
+      return mantissa ? std::numeric_limits<double>::quiet_NaN() : sign * std::numeric_limits<double>::infinity();
+    if (exponent == 0) return sign * std::ldexp(static_cast<double>(mantissa), 1 - bias - mantissa_bits);
+    return sign * std::ldexp(static_cast<double>(mantissa | 1u << mantissa_bits),
+                             static_cast<int>(exponent) - bias - mantissa_bits);
+  };
+  for (const auto& [name, mantissa_bits, bias] : {std::tuple{"f16", 10, 15}, std::tuple{"bf16", 7, 127}}) {
+    const std::vector<float> values = d.at(name).to_vector<float>();
+    int wrong = 0;
+    for (std::uint32_t bits = 0; bits < 65536; ++bits) {
+      const double expected = definition(bits, mantissa_bits, bias);
+      const float got = values[bits];
+      const bool same = std::isnan(expected)
+                            ? std::isnan(got) && std::signbit(got) == ((bits & 0x8000) != 0)
+                            : static_cast<double>(got) == expected && std::signbit(got) == std::signbit(expected);
+      wrong += !same;
+    }
+    CHECK_MESSAGE(wrong == 0, name);
+  }
 }
 
 TEST_CASE("save_safetensors writes the bytes the reference writer writes") {
@@ -205,13 +241,14 @@ TEST_CASE("save_safetensors replaces a file whole, or leaves it as it was") {
 
   // A save that fails halfway (the file size limit hit while writing): the old file stays whole and
   // the temporary file goes. In a child process, so the limit and its signal stay there.
+  const StateDict big{{"big", zeros({4096})}};  // made here: the child runs no parallel kernel after fork
   const pid_t child = ::fork();
   if (child == 0) {
     ::signal(SIGXFSZ, SIG_IGN);
     const rlimit limit{1000, 1000};
     ::setrlimit(RLIMIT_FSIZE, &limit);
     try {
-      save_safetensors(target, {{"big", zeros({4096})}});
+      save_safetensors(target, big);
     } catch (const IoError& e) {
       ::_exit(std::string(e.what()).find("written whole") != std::string::npos ? 0 : 2);
     } catch (...) {
