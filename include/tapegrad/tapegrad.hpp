@@ -9,6 +9,7 @@
 #include "tapegrad/grad_shards.hpp"
 #include "tapegrad/gradcheck.hpp"
 #include "tapegrad/io.hpp"
+#include "tapegrad/io/safetensors.hpp"
 #include "tapegrad/hooks.hpp"
 #include "tapegrad/memory.hpp"
 #include "tapegrad/nn/container.hpp"
