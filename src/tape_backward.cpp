@@ -4,9 +4,9 @@
 // With create_graph, a backward runs with grad mode on: every op a backward function runs is recorded
 // at the end of the tape (blocks never move, so the walk's references stay valid), gradients are
 // summed with the differentiable add, and a leaf's .grad() becomes the recorded sum. Each built-in
-// backward asks Backward::create_graph() and then computes with ops (the elementwise formulas are
+// backward asks Context::create_graph() and then computes with ops (the elementwise formulas are
 // instantiated over tensors: Note [Formulas over tensors]); otherwise it runs its fused kernel, so a
-// first-order backward costs what it did. A saved output comes back from Backward::saved() with its
+// first-order backward costs what it did. A saved output comes back from Context::saved() with its
 // place on the tape, so gradients flow through it too (y = exp(x): d/dx of gy * y sees y's history).
 #include <algorithm>
 #include <span>
@@ -165,15 +165,17 @@ using detail::Entry;
 using detail::fail;
 using detail::Tape;
 
-// ------------------------------------------------------------------ the Backward context
+// ------------------------------------------------------------------ the context (Note [One context], function.hpp)
 
-const Tensor& Backward::gy(std::size_t output) const {
+const Tensor& Context::gy(std::size_t output) const {
+  require_backward("gy");
   check_index("gy", output, entry_->n_outputs);
   detail::Output& o = entry_->outputs()[output];
   if (!o.grad.defined()) o.grad = zeros(entry_->output_shape(output), o.dtype);
   return o.grad;
 }
-const Tensor& Backward::saved(std::size_t k) const {
+const Tensor& Context::saved(std::size_t k) const {
+  require_backward("saved");
   check_index("saved", k, entry_->n_saved);
   const detail::SavedTensor& s = entry_->saved()[k];
   if (!run_->create_graph || s.output == detail::SavedTensor::not_output || !s.tensor.defined()) return s.tensor;
@@ -190,12 +192,16 @@ const Tensor& Backward::saved(std::size_t k) const {
   }
   return alias;
 }
-std::size_t Backward::num_inputs() const { return entry_->n_inputs; }
-bool Backward::needs_grad(std::size_t input) const {
+std::size_t Context::num_inputs() const {
+  require_backward("num_inputs");
+  return entry_->n_inputs; }
+bool Context::needs_grad(std::size_t input) const {
+  require_backward("needs_grad");
   check_index("needs_grad", input, entry_->n_inputs);
   return entry_->inputs()[input].needs_grad;
 }
-Shape Backward::input_shape(std::size_t input) const {
+Shape Context::input_shape(std::size_t input) const {
+  require_backward("input_shape");
   check_index("input_shape", input, entry_->n_inputs);
   const Edge& edge = entry_->inputs()[input];
   if (edge.leaf) return edge.leaf->shape;
@@ -207,20 +213,33 @@ Shape Backward::input_shape(std::size_t input) const {
   }
   return Shape(entry_->dims() + edge.output, entry_->dims() + edge.output + edge.rank);
 }
-DType Backward::input_dtype(std::size_t input) const {
+DType Context::input_dtype(std::size_t input) const {
+  require_backward("input_dtype");
   check_index("input_dtype", input, entry_->n_inputs);
   return entry_->inputs()[input].dtype;
 }
-void Backward::check_index(std::string_view what, std::size_t index, std::size_t count) const {
+void Context::require_backward(std::string_view what) const {
+  if (!entry_)
+    fail<GraphError>("Context::" + std::string(what), "is only available while the op's backward runs",
+                     "a call in forward", std::source_location());
+}
+void Context::check_index(std::string_view what, std::size_t index, std::size_t count) const {
   if (index >= count)
     fail<GraphError>(entry_->op(), "backward asked for " + std::string(what) + " of a slot the op does not have",
                      "index " + std::to_string(index) + " of " + std::to_string(count), entry_->at());
 }
-std::string_view Backward::op() const { return entry_->op(); }
-const std::source_location& Backward::where() const { return entry_->at(); }
-bool Backward::create_graph() const { return run_->create_graph; }
+std::string_view Context::op() const {
+  require_backward("op");
+  return entry_->op(); }
+const std::source_location& Context::where() const {
+  require_backward("where");
+  return entry_->at(); }
+bool Context::create_graph() const {
+  require_backward("create_graph");
+  return run_->create_graph; }
 
-void Backward::accumulate(std::size_t input, const Tensor& g) {
+void Context::accumulate(std::size_t input, const Tensor& g) {
+  require_backward("accumulate");
   check_index("accumulate", input, entry_->n_inputs);
   const Edge& edge = entry_->inputs()[input];
   if (!edge.needs_grad || !g.defined()) return;
@@ -243,8 +262,9 @@ void Backward::accumulate(std::size_t input, const Tensor& g) {
   run_->deliver(edge, gx);
 }
 
-void Backward::accumulate_region(std::size_t input, const Tensor& g, const Shape& shape, const Strides& strides,
+void Context::accumulate_region(std::size_t input, const Tensor& g, const Shape& shape, const Strides& strides,
                                  std::int64_t offset) {
+  require_backward("accumulate_region");
   check_index("accumulate_region", input, entry_->n_inputs);
   const Edge& edge = entry_->inputs()[input];
   if (!edge.needs_grad || !g.defined()) return;

@@ -235,3 +235,34 @@ TEST_CASE("a lambda-form record() that saves its output is differentiated twice 
   Tensor h = grad({sum(g)}, {x})[0];
   test::check_close(h, exp(x.detach()).to_vector<double>());
 }
+
+namespace {
+// Note [One context]: the class form's ctx is the backward context too, so its backward may ask what a
+// built-in op's asks (create_graph, the op, the upstream gradient) on the same object it saved into.
+struct Cube : Function<Cube> {
+  static constexpr const char* name = "cube";
+  static Tensor forward(Context& ctx, const Tensor& x) {
+    ctx.save_for_backward({x});
+    ctx.set("calls", 0);
+    return x * x * x;
+  }
+  static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& gy) {
+    CHECK(ctx.op() == "cube");
+    CHECK(ctx.gy().same(gy[0]));
+    CHECK(ctx.num_inputs() == 1);
+    const Tensor& x = ctx.saved()[0];
+    // First order: a fused-looking product on detached values; create_graph: ops that record.
+    if (!ctx.create_graph()) return {(3.0 * x.detach() * x.detach()) * gy[0]};
+    return {3.0 * x * x * gy[0]};
+  }
+};
+}  // namespace
+
+TEST_CASE("a class-form Function's ctx is the backward context: one name, in forward and in backward") {
+  Tensor x = test::sample({4});
+  CHECK(gradcheck([](const std::vector<Tensor>& xs) { return Cube::apply(xs[0]); }, {x}).ok);
+  CHECK(gradgradcheck([](const std::vector<Tensor>& xs) { return Cube::apply(xs[0]); }, {x}).ok);
+  Context forward_only;
+  std::string m = test::message_of<GraphError>([&] { forward_only.gy(); });
+  CHECK(m.starts_with("Context::gy: is only available while the op's backward runs"));
+}

@@ -42,11 +42,19 @@ struct Entry;
 struct BackwardRun;
 }  // namespace detail
 
-// What an op's backward sees: the upstream gradients, what forward saved, and where to put the
-// input gradients. Runs with recording off, unless the backward was asked to create_graph: then it
-// records, and must compute its gradients with differentiable ops (create_graph() says which).
-class Backward {
+// Note [One context]: the context of one differentiable op, under one name for every form. In
+// backward it holds the upstream gradients, what forward saved and where the input gradients go: a
+// built-in op's or a lambda-form function's backward receives it. A class-form Function gets one in
+// forward too (save_for_backward, set) and the same object back in backward, like PyTorch's ctx.
+// Backward runs with recording off, unless it was asked to create_graph: then it records, and must
+// compute its gradients with differentiable ops (create_graph() says which).
+class Context {
  public:
+  // A context outside any backward (a class-form Function's, made in its forward): the backward
+  // accessors below raise GraphError on it.
+  Context() = default;
+
+  // --- backward
   // Gradient flowing into output `output` (zeros if that output received none).
   const Tensor& gy(std::size_t output = 0) const;
   // The k-th tensor saved at record time (checked: not modified in place since).
@@ -69,15 +77,47 @@ class Backward {
   std::string_view op() const;
   const std::source_location& where() const;
 
+  // --- a class-form Function's forward, read back in its backward
+  void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
+  const std::vector<Tensor>& saved() const { return saved_; }
+  bool needs_input_grad(std::size_t input) const { return input < needs_.size() && needs_[input]; }
+  // Non-tensor values forward wants to pass to backward.
+  template <class T>
+  void set(const std::string& key, T value) { values_[key] = std::move(value); }
+  // The value set under `key`; ValueError naming Context::get and the key when there is none, or when
+  // it was set with another type.
+  template <class T>
+  T get(const std::string& key, std::source_location at = std::source_location::current()) const {
+    auto it = values_.find(key);
+    if (it == values_.end())
+      throw ValueError("Context::get", "no value was set under this key", "\"" + key + "\"", at);
+    const T* value = std::any_cast<T>(&it->second);
+    if (!value)
+      throw ValueError("Context::get", "the type asked for must be the type the value was set with",
+                       "\"" + key + "\"", at);
+    return *value;
+  }
+
  private:
   friend struct detail::BackwardRun;
-  Backward(detail::Entry& entry, detail::BackwardRun& run) : entry_(&entry), run_(&run) {}
+  template <class D> friend struct Function;
+  Context(detail::Entry& entry, detail::BackwardRun& run) : entry_(&entry), run_(&run) {}
+  // GraphError when a backward accessor is called outside backward (a class-form forward).
+  void require_backward(std::string_view what) const;
   void check_index(std::string_view what, std::size_t index, std::size_t count) const;
-  detail::Entry* entry_;
-  detail::BackwardRun* run_;
+  // Backward: the entry being run and its run (null in a class-form forward).
+  detail::Entry* entry_ = nullptr;
+  detail::BackwardRun* run_ = nullptr;
   mutable std::vector<Tensor> revived_;  // saved outputs given back their place on the tape
   mutable std::vector<Tensor> zero_gy_;  // gy of outputs that received no gradient
+  // A class-form Function's own state.
+  std::vector<Tensor> saved_;
+  std::vector<bool> needs_;
+  std::map<std::string, std::any> values_;
 };
+
+// The name built-in ops use for the context their backward receives (Note [One context]).
+using Backward = Context;
 
 using BackwardFn = std::function<void(Backward&)>;
 
@@ -102,36 +142,6 @@ struct Located {
   Located(const T& v, std::source_location where = std::source_location::current()) : value(v), at(where) {}
   const T& value;
   std::source_location at;
-};
-
-// Per-call state of a class-form Function.
-class Context {
- public:
-  void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
-  const std::vector<Tensor>& saved() const { return saved_; }
-  bool needs_input_grad(std::size_t input) const { return input < needs_.size() && needs_[input]; }
-  // Non-tensor values forward wants to pass to backward.
-  template <class T>
-  void set(const std::string& key, T value) { values_[key] = std::move(value); }
-  // The value set under `key`; ValueError naming Context::get and the key when there is none, or when
-  // it was set with another type.
-  template <class T>
-  T get(const std::string& key, std::source_location at = std::source_location::current()) const {
-    auto it = values_.find(key);
-    if (it == values_.end())
-      throw ValueError("Context::get", "no value was set under this key", "\"" + key + "\"", at);
-    const T* value = std::any_cast<T>(&it->second);
-    if (!value)
-      throw ValueError("Context::get", "the type asked for must be the type the value was set with",
-                       "\"" + key + "\"", at);
-    return *value;
-  }
-
- private:
-  template <class D> friend struct Function;
-  std::vector<Tensor> saved_;
-  std::vector<bool> needs_;
-  std::map<std::string, std::any> values_;
 };
 
 // CRTP base for class-form custom functions. Derived provides
@@ -170,7 +180,12 @@ struct Function {
         kept = ctx->saved_;
         for (std::size_t k = 0; k < ctx->saved_.size(); ++k) ctx->saved_[k] = b.saved(k);
       }
+      // The class form's ctx is the backward context too, for the length of this call.
+      ctx->entry_ = b.entry_;
+      ctx->run_ = b.run_;
       std::vector<Tensor> gx = Derived::backward(*ctx, gy);
+      ctx->entry_ = nullptr;
+      ctx->run_ = nullptr;
       if (b.create_graph()) ctx->saved_ = std::move(kept);
       check_gradient_count(b, gx.size());
       for (std::size_t i = 0; i < gx.size(); ++i)
