@@ -26,13 +26,18 @@ void adagrad_update(const AdagradOptions& o, std::int64_t step, std::int64_t n, 
   const double clr = o.lr / (1 + static_cast<double>(step - 1) * o.lr_decay);
   const T neg_clr = static_cast<T>(-clr), eps = static_cast<T>(o.eps);
   const T weight_decay = static_cast<T>(o.weight_decay), sign = o.maximize ? T(-1) : T(1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    T g = sign * grad[i];
-    if (o.weight_decay != 0) g = g + weight_decay * param[i];
-    const T s = sum[i] + g * g;
-    sum[i] = s;
-    param[i] = param[i] + neg_clr * g / (std::sqrt(s) + eps);
-  }
+  // Note [Branch-free update loops] (options.hpp).
+  detail::with_flags(
+      [&](auto decay) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          T g = sign * grad[i];
+          if constexpr (decay) g = g + weight_decay * param[i];
+          const T s = sum[i] + g * g;
+          sum[i] = s;
+          param[i] = param[i] + neg_clr * g / (std::sqrt(s) + eps);
+        }
+      },
+      o.weight_decay != 0);
 }
 
 }  // namespace

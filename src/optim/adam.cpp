@@ -42,24 +42,30 @@ void adam_update(const AdamOptions& o, bool decoupled, std::int64_t step, std::i
   const T keep1 = static_cast<T>(1 - o.beta1), keep2 = static_cast<T>(1 - o.beta2), eps = static_cast<T>(o.eps);
   const T weight_decay = static_cast<T>(o.weight_decay), shrink = static_cast<T>(1 - o.lr * o.weight_decay);
   const T sign = o.maximize ? T(-1) : T(1);
-  const bool l2 = !decoupled && o.weight_decay != 0, decay = decoupled;
-  for (std::int64_t i = 0; i < n; ++i) {
-    T g = sign * grad[i];
-    T p = param[i];
-    if (decay) p = p * shrink;
-    if (l2) g = g + weight_decay * p;
-    const T m = exp_avg[i] * beta1 + keep1 * g;
-    const T v = exp_avg_sq[i] * beta2 + keep2 * g * g;
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    T second = v;
-    if (max_sq) {
-      second = std::max(max_sq[i], v);
-      max_sq[i] = second;
-    }
-    const T denom = std::sqrt(second) / bias2_sqrt + eps;
-    param[i] = p + neg_step_size * m / denom;
-  }
+  const bool l2 = !decoupled && o.weight_decay != 0;
+  // Note [Branch-free update loops] (options.hpp).
+  detail::with_flags(
+      [&](auto decay, auto l2_penalty, auto amsgrad) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T g0 = sign * grad[i];
+          T p = param[i];
+          if constexpr (decay) p = p * shrink;
+          T g = g0;
+          if constexpr (l2_penalty) g = g0 + weight_decay * p;
+          const T m = exp_avg[i] * beta1 + keep1 * g;
+          const T v = exp_avg_sq[i] * beta2 + keep2 * g * g;
+          exp_avg[i] = m;
+          exp_avg_sq[i] = v;
+          T second = v;
+          if constexpr (amsgrad) {
+            second = std::max(max_sq[i], v);
+            max_sq[i] = second;
+          }
+          const T denom = std::sqrt(second) / bias2_sqrt + eps;
+          param[i] = p + neg_step_size * m / denom;
+        }
+      },
+      decoupled, l2, max_sq != nullptr);
 }
 
 }  // namespace

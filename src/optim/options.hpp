@@ -56,3 +56,21 @@ inline void require_unit(std::string_view op, std::string_view name, double valu
 }
 
 }  // namespace tapegrad::optim::detail
+
+namespace tapegrad::optim::detail {
+
+// Note [Branch-free update loops]: the compiler vectorises a loop only without control flow inside, so
+// an update's options (weight decay on or off, amsgrad, a momentum buffer, ...) become compile-time
+// flags: with_flags(f, a, b) calls f(std::bool_constant<a>{}, std::bool_constant<b>{}), and f's loop
+// tests them with `if constexpr`. Each combination is a loop of its own.
+template <class F>
+decltype(auto) with_flags(F&& f) {
+  return f();
+}
+template <class F, class... Rest>
+decltype(auto) with_flags(F&& f, bool first, Rest... rest) {
+  if (first) return with_flags([&](auto... flags) { return f(std::true_type{}, flags...); }, rest...);
+  return with_flags([&](auto... flags) { return f(std::false_type{}, flags...); }, rest...);
+}
+
+}  // namespace tapegrad::optim::detail

@@ -26,28 +26,33 @@ void rmsprop_update(const RMSpropOptions& o, std::int64_t n, T* __restrict param
   const T alpha = static_cast<T>(o.alpha), keep = static_cast<T>(1 - o.alpha), eps = static_cast<T>(o.eps);
   const T weight_decay = static_cast<T>(o.weight_decay), momentum = static_cast<T>(o.momentum);
   const T neg_lr = static_cast<T>(-o.lr), sign = o.maximize ? T(-1) : T(1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    T g = sign * grad[i];
-    if (o.weight_decay != 0) g = g + weight_decay * param[i];
-    const T s = square_avg[i] * alpha + keep * g * g;
-    square_avg[i] = s;
-    T avg;
-    if (grad_avg) {
-      const T a = grad_avg[i] * alpha + keep * g;
-      grad_avg[i] = a;
-      avg = std::sqrt(s + T(-1) * a * a);
-    } else {
-      avg = std::sqrt(s);
-    }
-    avg = avg + eps;
-    if (momentum_buffer) {
-      const T b = momentum_buffer[i] * momentum + g / avg;
-      momentum_buffer[i] = b;
-      param[i] = param[i] + neg_lr * b;
-    } else {
-      param[i] = param[i] + neg_lr * g / avg;
-    }
-  }
+  // Note [Branch-free update loops] (options.hpp).
+  detail::with_flags(
+      [&](auto decay, auto centered, auto momentum_on) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          T g = sign * grad[i];
+          if constexpr (decay) g = g + weight_decay * param[i];
+          const T s = square_avg[i] * alpha + keep * g * g;
+          square_avg[i] = s;
+          T avg;
+          if constexpr (centered) {
+            const T a = grad_avg[i] * alpha + keep * g;
+            grad_avg[i] = a;
+            avg = std::sqrt(s + T(-1) * a * a);
+          } else {
+            avg = std::sqrt(s);
+          }
+          avg = avg + eps;
+          if constexpr (momentum_on) {
+            const T b = momentum_buffer[i] * momentum + g / avg;
+            momentum_buffer[i] = b;
+            param[i] = param[i] + neg_lr * b;
+          } else {
+            param[i] = param[i] + neg_lr * g / avg;
+          }
+        }
+      },
+      o.weight_decay != 0, grad_avg != nullptr, momentum_buffer != nullptr);
 }
 
 }  // namespace

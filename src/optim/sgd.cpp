@@ -25,16 +25,28 @@ void sgd_update(const SGDOptions& o, std::int64_t n, T* __restrict param, const 
   const T weight_decay = static_cast<T>(o.weight_decay), momentum = static_cast<T>(o.momentum);
   const T keep = static_cast<T>(1.0 - o.dampening), neg_lr = static_cast<T>(-o.lr);
   const T sign = o.maximize ? T(-1) : T(1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    T g = sign * grad[i];
-    if (o.weight_decay != 0) g = g + weight_decay * param[i];
-    if (buffer) {
-      const T b = first ? g : buffer[i] * momentum + keep * g;
-      buffer[i] = b;
-      g = o.nesterov ? g + momentum * b : b;
-    }
-    param[i] = param[i] + neg_lr * g;
-  }
+  // Note [Branch-free update loops] (options.hpp).
+  detail::with_flags(
+      [&](auto decay, auto momentum_on, auto fresh, auto nesterov) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          T g = sign * grad[i];
+          if constexpr (decay) g = g + weight_decay * param[i];
+          if constexpr (momentum_on) {
+            T b;
+            if constexpr (fresh)
+              b = g;
+            else
+              b = buffer[i] * momentum + keep * g;
+            buffer[i] = b;
+            if constexpr (nesterov)
+              g = g + momentum * b;
+            else
+              g = b;
+          }
+          param[i] = param[i] + neg_lr * g;
+        }
+      },
+      o.weight_decay != 0, buffer != nullptr, first, o.nesterov);
 }
 
 }  // namespace
