@@ -180,6 +180,29 @@ TEST_CASE("hostile input: NaN gradients, no gradients, non-finite norms") {
   }
 }
 
+TEST_CASE("scheduler options that would overflow or divide by zero are refused (found by probing)") {
+  Tensor p = param({2});
+  optim::SGD sgd({p}, {.lr = 0.1, .momentum = 0.9});
+  const std::vector<std::pair<const char*, std::function<void()>>> cases = {
+      // 2 * t_max, the period of PyTorch's recurrence, overflowed int64.
+      {"t_max", [&] { optim::CosineAnnealingLR s(sgd, std::int64_t{1} << 62); }},
+      {"div_factor", [&] { optim::OneCycleLR s(sgd, {0.1}, 10, {.div_factor = 0.0}); }},
+      {"final_div_factor", [&] { optim::OneCycleLR s(sgd, {0.1}, 10, {.final_div_factor = -1.0}); }},
+  };
+  for (const auto& [name, make] : cases) {
+    CAPTURE(name);
+    CHECK(test::message_of<ValueError>(make).find(name) != std::string::npos);
+  }
+}
+
+TEST_CASE("load_state_dict reports a huge step count as a number, not 300 digits") {
+  Stepped s;
+  StateDict d = s.adam.state_dict();
+  d.set("state.0.step", scalar(1e300, float64));
+  const std::string message = test::message_of<ValueError>([&] { s.adam.load_state_dict(d); });
+  CHECK(message.find("state.0.step is 1e+300") != std::string::npos);
+}
+
 namespace bad_input {
 namespace {
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "internal.hpp"
+#include "options.hpp"
 #include "tapegrad/tape.hpp"
 
 namespace tapegrad::optim {
@@ -213,7 +214,7 @@ void Optimizer::load_state_dict(const StateDict& dict, Here at) {
       if (!dict.contains(step_key)) continue;
       const double step = number(step_key);
       if (!(step >= 0 && step <= 9.0e15 && step == static_cast<double>(static_cast<std::int64_t>(step))))
-        fail<ValueError>(op, "a step count must be a whole number >= 0", step_key + " is " + std::to_string(step), at);
+        fail<ValueError>(op, "a step count must be a whole number >= 0", step_key + " is " + detail::format_number(step), at);
       states[i].step = static_cast<std::int64_t>(step);
       const Tensor& param = group.params[k];
       for (const std::string& name : names) {

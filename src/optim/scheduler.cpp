@@ -139,6 +139,9 @@ std::vector<double> ExponentialLR::compute_lr(const Here&) {
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min, Here at)
     : LRScheduler(optimizer, "CosineAnnealingLR"), t_max_(t_max), eta_min_(eta_min) {
   require_positive(name_, "t_max", t_max, at);
+  // PyTorch's recurrence takes epochs modulo 2 t_max; beyond 2^53 epochs are no longer exact in double.
+  if (t_max > (std::int64_t{1} << 53))
+    fail<ValueError>(name_, "t_max must be <= 2^53", "t_max=" + std::to_string(t_max), at);
   detail::require_at_least(name_, "eta_min", eta_min, 0.0, at);
   start(at);
 }
@@ -198,8 +201,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, std::vector<double> max_lr, std::in
   for (double lr : max_lr) detail::require_at_least(name_, "max_lr", lr, 0.0, at);
   if (!(options.pct_start >= 0.0 && options.pct_start <= 1.0))
     fail<ValueError>(name_, "pct_start must be in [0, 1]", "pct_start=" + detail::format_number(options.pct_start), at);
-  detail::require_at_least(name_, "div_factor", options.div_factor, std::numeric_limits<double>::min(), at);
-  detail::require_at_least(name_, "final_div_factor", options.final_div_factor, std::numeric_limits<double>::min(), at);
+  for (const auto& [name, value] : {std::pair{"div_factor", options.div_factor}, {"final_div_factor", options.final_div_factor}})
+    if (!(value > 0.0 && std::isfinite(value)))
+      fail<ValueError>(name_, std::string(name) + " must be finite and > 0", std::string(name) + "=" + detail::format_number(value), at);
   const double steps = static_cast<double>(total_steps);
   if (options.three_phase)
     phases_ = {{options.pct_start * steps - 1, 0, 1, 0, 1},
