@@ -203,6 +203,25 @@ TEST_CASE("load_state_dict reports a huge step count as a number, not 300 digits
   CHECK(message.find("state.0.step is 1e+300") != std::string::npos);
 }
 
+TEST_CASE("an optimiser step and a clip pass the op boundary under their names, the inner ops below them") {
+  // Regression: the step's event named a temporary string ("Adam::step" built in step()), read after it died.
+  struct Names : OpListener {
+    std::vector<std::string> top;
+    void end(const OpEvent& e) override {
+      if (e.depth == 0) top.emplace_back(e.name);
+    }
+  } names;
+  Tensor w = param({300});
+  optim::Adam adam({w}, {.amsgrad = true});
+  w.set_grad(ones({300}, float64));
+  {
+    ListenGuard guard(names);
+    adam.step();
+    optim::clip_grad_norm_({w}, 1.0);
+  }
+  CHECK(names.top == std::vector<std::string>{"Adam::step", "clip_grad_norm_"});
+}
+
 namespace bad_input {
 namespace {
 

@@ -39,7 +39,8 @@ double option_value(const Options& options, std::string_view name, std::string_v
 
 }  // namespace
 
-Optimizer::Optimizer(std::string name, Options defaults) : name_(std::move(name)), defaults_(std::move(defaults)) {}
+Optimizer::Optimizer(std::string name, Options defaults)
+    : name_(std::move(name)), step_name_(name_ + "::step"), defaults_(std::move(defaults)) {}
 
 Optimizer::~Optimizer() = default;
 
@@ -82,7 +83,7 @@ void Optimizer::add_group(std::vector<Tensor> params, Options options, const Her
 }
 
 void Optimizer::step(Here at) {
-  tapegrad::detail::OpScope scope(name_ + "::step", at);
+  tapegrad::detail::OpScope scope(step_name_, at);  // a view of a member: the scope keeps it past this line
   NoGradGuard no_grad;
   std::size_t first = 0;
   for (ParamGroup& group : groups_) {

@@ -109,6 +109,7 @@ class Optimizer {
   void finish(Tensor& param, const Tensor& work) const;
 
   std::string name_;
+  std::string step_name_;  // "Adam::step"
   Options defaults_;
   std::vector<ParamGroup> groups_;
   std::vector<ParamState> states_;  // one per parameter, counted across groups
