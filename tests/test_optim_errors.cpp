@@ -56,8 +56,16 @@ TEST_CASE("load_state_dict refuses a bad dict with a typed error naming the key,
   const std::vector<Case> cases = {
       {"a missing buffer", [](StateDict& d) { d.erase("state.1.exp_avg_sq"); }, "state.1.exp_avg_sq"},
       {"a missing option", [](StateDict& d) { d.erase("param_groups.0.eps"); }, "param_groups.0.eps"},
-      {"a wrongly shaped buffer", [](StateDict& d) { d.set("state.0.exp_avg", zeros({2, 3}, float64)); }, "[2, 3]"},
-      {"an int64 buffer", [](StateDict& d) { d.set("state.0.exp_avg", zeros({3, 2}, int64)); }, "int64"},
+      {"a wrongly shaped buffer",
+       [](StateDict& d) {
+         d.set("state.0.exp_avg", zeros({2, 3}, float64));
+       },
+       "[2, 3]"},
+      {"an int64 buffer",
+       [](StateDict& d) {
+         d.set("state.0.exp_avg", zeros({3, 2}, int64));
+       },
+       "int64"},
       {"an unexpected key", [](StateDict& d) { d.insert("state.7.step", scalar(1, int64)); }, "state.7.step"},
       {"a group of another size", [](StateDict& d) { d.set("param_groups.0.params", zeros({3}, int64)); }, "size"},
       {"a negative lr", [](StateDict& d) { d.set("param_groups.0.lr", scalar(-1, float64)); }, "lr=-1"},
@@ -225,6 +233,8 @@ TEST_CASE("an optimiser step and a clip pass the op boundary under their names, 
 namespace bad_input {
 namespace {
 
+// clang-format off
+
 Tensor p2() { return param({2}); }
 
 void optim_rows(Catalogue& row) {
@@ -277,6 +287,8 @@ void scheduler_rows(Catalogue& row) {
   for (const char* name : {"get_last_lr", "state_dict"})
     row.exempt(std::string("optim::ReduceLROnPlateau::") + name, "accessors: no input");
 }
+
+// clang-format on
 
 Rows rows(&optim_rows);
 Rows more_rows(&scheduler_rows);

@@ -47,7 +47,8 @@ std::vector<Tensor> gradients(std::string_view op, const std::vector<Tensor>& pa
   std::vector<Tensor> grads;
   for (std::size_t k = 0; k < params.size(); ++k) {
     if (!params[k].defined())
-      fail<ValueError>(op, "parameters must be defined tensors", "parameter " + std::to_string(k) + " is undefined", at);
+      fail<ValueError>(op, "parameters must be defined tensors", "parameter " + std::to_string(k) + " is undefined",
+                       at);
     Tensor g = params[k].grad(at);
     if (g.defined()) grads.push_back(g);
   }
@@ -78,7 +79,8 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   const DType dtype = grads[0].dtype();
   if (error_if_nonfinite && !std::isfinite(total))
     fail<ValueError>(op, "the total norm of the gradients is non-finite, so it cannot be clipped",
-                     "total norm " + detail::format_number(total) + " of order " + detail::format_number(norm_type), at);
+                     "total norm " + detail::format_number(total) + " of order " + detail::format_number(norm_type),
+                     at);
   // PyTorch computes the coefficient in the gradients' dtype: max_norm / (total + 1e-6), clamped to 1.
   const double coef = tapegrad::detail::dispatch_floating(dtype, [&]<class T>() {
     const T c = static_cast<T>(max_norm) / (static_cast<T>(total) + static_cast<T>(1e-6));

@@ -51,9 +51,7 @@ void Optimizer::add_first_group(std::vector<Tensor> params, const Options& optio
   add_group(std::move(params), options, at);
 }
 
-void Optimizer::add_param_group(std::vector<Tensor> params, Here at) {
-  add_group(std::move(params), defaults_, at);
-}
+void Optimizer::add_param_group(std::vector<Tensor> params, Here at) { add_group(std::move(params), defaults_, at); }
 
 void Optimizer::add_group(std::vector<Tensor> params, Options options, const Here& at) {
   const std::string op = groups_.empty() ? name_ : name_ + "::add_param_group";
@@ -64,7 +62,8 @@ void Optimizer::add_group(std::vector<Tensor> params, Options options, const Her
     if (!p.defined()) fail<ValueError>(op, "parameters must be defined tensors", which + " is undefined", at);
     if (!is_floating(p.dtype()))
       fail<DTypeError>(op, "parameters must be floating", which + " is " + std::string(dtype_name(p.dtype())), at);
-    if (!p.is_leaf()) fail<ValueError>(op, "can't optimize a non-leaf Tensor", which + " was made by a recorded op", at);
+    if (!p.is_leaf())
+      fail<ValueError>(op, "can't optimize a non-leaf Tensor", which + " was made by a recorded op", at);
     if (has_internal_overlap(p))
       fail<ValueError>(op, "a parameter's elements must not share memory (clone() an expanded tensor first)",
                        which + " has shape " + to_string(p.shape()) + " and strides " + to_string(p.strides()), at);
@@ -190,7 +189,8 @@ void Optimizer::load_state_dict(const StateDict& dict, Here at) {
   };
   auto number = [&](const std::string& key) {
     const Tensor& t = take(key);
-    if (t.numel() != 1) fail<ShapeError>(op, "a step or option must hold one value", key + " is " + to_string(t.shape()), at);
+    if (t.numel() != 1)
+      fail<ShapeError>(op, "a step or option must hold one value", key + " is " + to_string(t.shape()), at);
     return t.item();
   };
   NoGradGuard no_grad;
@@ -202,7 +202,8 @@ void Optimizer::load_state_dict(const StateDict& dict, Here at) {
     const std::string params_key = index_key("param_groups", g, "params");
     const Tensor& indices = take(params_key);
     if (indices.dim() != 1 || indices.numel() != static_cast<std::int64_t>(group.params.size()))
-      fail<ValueError>(op, "loaded state dict contains a parameter group that doesn't match the size of optimizer's group",
+      fail<ValueError>(op,
+                       "loaded state dict contains a parameter group that doesn't match the size of optimizer's group",
                        params_key + " has shape " + to_string(indices.shape()) + ", the group " +
                            std::to_string(group.params.size()) + " parameters",
                        at);
@@ -215,17 +216,20 @@ void Optimizer::load_state_dict(const StateDict& dict, Here at) {
       if (!dict.contains(step_key)) continue;
       const double step = number(step_key);
       if (!(step >= 0 && step <= 9.0e15 && step == static_cast<double>(static_cast<std::int64_t>(step))))
-        fail<ValueError>(op, "a step count must be a whole number >= 0", step_key + " is " + detail::format_number(step), at);
+        fail<ValueError>(op, "a step count must be a whole number >= 0",
+                         step_key + " is " + detail::format_number(step), at);
       states[i].step = static_cast<std::int64_t>(step);
       const Tensor& param = group.params[k];
       for (const std::string& name : names) {
         const std::string key = index_key("state", i, name);
         const Tensor& source = take(key);
         if (!is_floating(source.dtype()))
-          fail<DTypeError>(op, "optimiser state must be floating", key + " is " + std::string(dtype_name(source.dtype())), at);
+          fail<DTypeError>(op, "optimiser state must be floating",
+                           key + " is " + std::string(dtype_name(source.dtype())), at);
         if (source.shape() != param.shape())
           fail<ShapeError>(op, "a state buffer must have its parameter's shape",
-                           key + " is " + to_string(source.shape()) + ", the parameter " + to_string(param.shape()), at);
+                           key + " is " + to_string(source.shape()) + ", the parameter " + to_string(param.shape()),
+                           at);
         Tensor copy = empty(param.shape(), param.dtype());
         copy.copy_(source);
         states[i].buffers.emplace_back(name, std::move(copy));

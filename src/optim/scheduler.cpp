@@ -22,14 +22,16 @@ void require_gamma(std::string_view op, double gamma, const Here& at) {
 }
 
 void require_positive(std::string_view op, std::string_view name, std::int64_t value, const Here& at) {
-  if (value < 1) fail<ValueError>(op, std::string(name) + " must be >= 1", std::string(name) + "=" + std::to_string(value), at);
+  if (value < 1)
+    fail<ValueError>(op, std::string(name) + " must be >= 1", std::string(name) + "=" + std::to_string(value), at);
 }
 
 double number_at(const StateDict& dict, const std::string& key, std::set<std::string>& used, std::string_view op,
                  const Here& at) {
   const Tensor* t = dict.find(key);
   if (!t) fail<ValueError>(op, "the state_dict misses a key", "no \"" + key + "\"", at);
-  if (t->numel() != 1) fail<ShapeError>(op, "a scheduler entry must hold one value", key + " is " + to_string(t->shape()), at);
+  if (t->numel() != 1)
+    fail<ShapeError>(op, "a scheduler entry must hold one value", key + " is " + to_string(t->shape()), at);
   used.insert(key);
   return t->item();
 }
@@ -130,7 +132,8 @@ ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma, Here at)
 
 std::vector<double> ExponentialLR::compute_lr(const Here&) {
   std::vector<double> lrs;
-  for (std::size_t g = 0; g < base_lrs_.size(); ++g) lrs.push_back(last_epoch_ == 0 ? group_lr(g) : group_lr(g) * gamma_);
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g)
+    lrs.push_back(last_epoch_ == 0 ? group_lr(g) : group_lr(g) * gamma_);
   return lrs;
 }
 
@@ -162,9 +165,13 @@ std::vector<double> CosineAnnealingLR::compute_lr(const Here&) {
 }
 
 LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::int64_t total_iters, Here at)
-    : LRScheduler(optimizer, "LinearLR"), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
+    : LRScheduler(optimizer, "LinearLR"),
+      start_factor_(start_factor),
+      end_factor_(end_factor),
+      total_iters_(total_iters) {
   if (!(start_factor > 0.0 && start_factor <= 1.0))
-    fail<ValueError>(name_, "start_factor must be in (0, 1]", "start_factor=" + detail::format_number(start_factor), at);
+    fail<ValueError>(name_, "start_factor must be in (0, 1]", "start_factor=" + detail::format_number(start_factor),
+                     at);
   if (!(end_factor >= 0.0 && end_factor <= 1.0))
     fail<ValueError>(name_, "end_factor must be in [0, 1]", "end_factor=" + detail::format_number(end_factor), at);
   require_positive(name_, "total_iters", total_iters, at);
@@ -201,9 +208,11 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, std::vector<double> max_lr, std::in
   for (double lr : max_lr) detail::require_at_least(name_, "max_lr", lr, 0.0, at);
   if (!(options.pct_start >= 0.0 && options.pct_start <= 1.0))
     fail<ValueError>(name_, "pct_start must be in [0, 1]", "pct_start=" + detail::format_number(options.pct_start), at);
-  for (const auto& [name, value] : {std::pair{"div_factor", options.div_factor}, {"final_div_factor", options.final_div_factor}})
+  for (const auto& [name, value] :
+       {std::pair{"div_factor", options.div_factor}, {"final_div_factor", options.final_div_factor}})
     if (!(value > 0.0 && std::isfinite(value)))
-      fail<ValueError>(name_, std::string(name) + " must be finite and > 0", std::string(name) + "=" + detail::format_number(value), at);
+      fail<ValueError>(name_, std::string(name) + " must be finite and > 0",
+                       std::string(name) + "=" + detail::format_number(value), at);
   const double steps = static_cast<double>(total_steps);
   if (options.three_phase)
     phases_ = {{options.pct_start * steps - 1, 0, 1, 0, 1},
@@ -264,8 +273,10 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
   const std::size_t groups = optimizer.param_groups().size();
   if (!(options_.factor < 1.0 && options_.factor >= 0.0))
     fail<ValueError>(op, "factor must be in [0, 1)", "factor=" + detail::format_number(options_.factor), at);
-  if (options_.patience < 0) fail<ValueError>(op, "patience must be >= 0", "patience=" + std::to_string(options_.patience), at);
-  if (options_.cooldown < 0) fail<ValueError>(op, "cooldown must be >= 0", "cooldown=" + std::to_string(options_.cooldown), at);
+  if (options_.patience < 0)
+    fail<ValueError>(op, "patience must be >= 0", "patience=" + std::to_string(options_.patience), at);
+  if (options_.cooldown < 0)
+    fail<ValueError>(op, "cooldown must be >= 0", "cooldown=" + std::to_string(options_.cooldown), at);
   if (options_.min_lr.size() == 1) options_.min_lr.assign(groups, options_.min_lr[0]);
   if (options_.min_lr.size() != groups)
     fail<ValueError>(op, "min_lr must hold one value or one per group",
@@ -278,7 +289,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
 }
 
 bool ReduceLROnPlateau::is_better(double a, double best) const {
-  if (!options_.maximize) return options_.relative ? a < best * (1.0 - options_.threshold) : a < best - options_.threshold;
+  if (!options_.maximize)
+    return options_.relative ? a < best * (1.0 - options_.threshold) : a < best - options_.threshold;
   return options_.relative ? a > best * (options_.threshold + 1.0) : a > best + options_.threshold;
 }
 

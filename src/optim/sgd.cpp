@@ -65,12 +65,12 @@ void SGD::check_options(std::string_view op, const Options& options, const Here&
   detail::require_at_least(op, "momentum", o.momentum, 0.0, at);
   detail::require_at_least(op, "weight_decay", o.weight_decay, 0.0, at);
   if (!std::isfinite(o.dampening))
-    tapegrad::detail::fail<ValueError>(op, "option dampening must be finite", "dampening=" + detail::format_number(o.dampening), at);
+    tapegrad::detail::fail<ValueError>(op, "option dampening must be finite",
+                                       "dampening=" + detail::format_number(o.dampening), at);
   if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
-    tapegrad::detail::fail<ValueError>(op, "Nesterov momentum requires a momentum and zero dampening",
-                                       "momentum=" + detail::format_number(o.momentum) +
-                                           ", dampening=" + detail::format_number(o.dampening),
-                                       at);
+    tapegrad::detail::fail<ValueError>(
+        op, "Nesterov momentum requires a momentum and zero dampening",
+        "momentum=" + detail::format_number(o.momentum) + ", dampening=" + detail::format_number(o.dampening), at);
 }
 
 std::vector<std::string> SGD::buffer_names(const Options& options) const {
@@ -89,7 +89,8 @@ void SGD::step_group(ParamGroup& group, std::size_t first) {
       buffer = Optimizer::buffer(state, "momentum_buffer", param);
     }
     tapegrad::detail::dispatch_floating(param.dtype(), [&]<class T>() {
-      sgd_update<T>(o, param.numel(), param.data<T>(), grad.data<T>(), buffer.defined() ? buffer.data<T>() : nullptr, fresh);
+      sgd_update<T>(o, param.numel(), param.data<T>(), grad.data<T>(), buffer.defined() ? buffer.data<T>() : nullptr,
+                    fresh);
     });
   });
 }
