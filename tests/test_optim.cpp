@@ -1,13 +1,15 @@
 // The optimiser table (OptimInfo): each row is an optimiser configuration, or a scheduler over one, and
 // generates its tests: PyTorch's 10-step parameter and lr trajectory on a least-squares problem
 // (fixtures/optim_fixtures.hpp, made by make_optim_fixtures.py), the same in float32, bitwise resume
-// from a state_dict after 5 steps, non-contiguous parameters and gradients, parameters without a gradient.
+// from a state_dict after 5 steps (and from a safetensors checkpoint of an nn::Module and its optimiser),
+// non-contiguous parameters and gradients, parameters without a gradient.
 #include <cmath>
 #include <functional>
 #include <memory>
 
 #include "fixtures/optim_fixtures.hpp"
 #include "helpers.hpp"
+#include "io_helpers.hpp"
 
 using namespace tapegrad;
 namespace fixture = test::optim_fixture;
@@ -247,6 +249,50 @@ TEST_CASE("every optimiser row gives the same trajectory for a non-contiguous pa
       }
       CHECK(strided.params() == plain.params());
       CHECK_FALSE(strided.w.is_contiguous());
+    }
+  }
+}
+
+TEST_CASE("every optimiser row resumes an nn::Module bitwise from a safetensors checkpoint saved after 5 steps") {
+  struct Run {
+    nn::Linear model{3, 2};
+    std::unique_ptr<optim::Optimizer> optimizer;
+    Schedule schedule;
+    std::size_t steps = 0;
+    explicit Run(const OptimInfo& row) {
+      model.to(float64);
+      optimizer = row.make(model.parameters());
+      if (row.schedule) schedule = row.schedule(*optimizer);
+    }
+    void step() {
+      const Tensor x = from_vector(fixture::x, {4, 3}), y = from_vector(fixture::y, {4, 2});
+      optimizer->zero_grad();
+      (((model(x) - y).pow(2.0)).sum() * 0.5).backward();
+      optimizer->step();
+      schedule.step(steps++);
+    }
+  };
+  io_test::Folder folder;
+  for (const OptimInfo& row : optim_table()) {
+    SUBCASE(row.name.c_str()) {
+      Run first(row);
+      for (int i = 0; i < 5; ++i) first.step();
+      save_checkpoint(folder.path / "checkpoint.safetensors", first.model.state_dict(), first.optimizer->state_dict(),
+                      5);
+      if (row.schedule) save_safetensors(folder.path / "schedule.safetensors", first.schedule.state_dict());
+      for (int i = 0; i < 5; ++i) first.step();
+
+      Run resumed(row);
+      const Checkpoint checkpoint = load_checkpoint(folder.path / "checkpoint.safetensors");
+      resumed.model.load_state_dict(checkpoint.model);
+      resumed.optimizer->load_state_dict(checkpoint.optimizer);
+      if (row.schedule) resumed.schedule.load_state_dict(load_safetensors(folder.path / "schedule.safetensors"));
+      resumed.steps = static_cast<std::size_t>(checkpoint.step);
+      for (int i = 0; i < 5; ++i) resumed.step();
+      for (const char* name : {"weight", "bias"})
+        CHECK(resumed.model.state_dict().at(name).to_vector<double>() ==
+              first.model.state_dict().at(name).to_vector<double>());
+      CHECK(resumed.optimizer->lr() == first.optimizer->lr());
     }
   }
 }
