@@ -1,0 +1,191 @@
+// Pooling kernels (Note [Pool windows] in pool.hpp), parallel over planes through parallel.hpp.
+#include "kernels/pool.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "internal.hpp"
+#include "kernels/copy.hpp"
+#include "parallel.hpp"
+
+namespace tapegrad::kernels {
+
+using detail::dispatch_floating;
+using detail::new_tensor;
+
+namespace {
+
+Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : cast(x, x.dtype()); }
+
+std::int64_t in_plane_of(const PoolAxis& h, const PoolAxis& w) { return h.input * w.input; }
+std::int64_t out_plane_of(const PoolAxis& h, const PoolAxis& w) { return h.output * w.output; }
+std::int64_t planes_of(std::int64_t numel, std::int64_t plane) { return plane == 0 ? 0 : numel / plane; }
+
+// Runs body(p) for every plane p in [0, planes), in chunks of planes worth a task each.
+template <class Body>
+void for_planes(std::int64_t planes, std::int64_t cost_per_plane, Body body) {
+  cost_per_plane = std::max<std::int64_t>(cost_per_plane, 1);
+  const std::int64_t grain = std::max<std::int64_t>(1, parallel::serial_threshold / 4 / cost_per_plane);
+  parallel::for_chunks(
+      planes, grain,
+      [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t p = begin; p < end; ++p) body(p);
+      },
+      cost_per_plane);
+}
+
+// The taps of a whole window, for the cost of a plane.
+std::int64_t taps(const PoolAxis& h, const PoolAxis& w) {
+  std::int64_t th = 0, tw = 0;
+  for (std::int64_t c : h.count) th += c;
+  for (std::int64_t c : w.count) tw += c;
+  return th * tw;
+}
+
+template <class T, bool with_index>
+void max_plane(const T* x, T* y, std::int64_t* index, const PoolAxis& h, const PoolAxis& w) {
+  const std::int64_t width = w.input, out_h = h.output, out_w = w.output;
+  for (std::int64_t oh = 0; oh < out_h; ++oh) {
+    const std::int64_t h0 = h.first[static_cast<std::size_t>(oh)], hn = h.count[static_cast<std::size_t>(oh)];
+    for (std::int64_t ow = 0; ow < out_w; ++ow) {
+      const std::int64_t w0 = w.first[static_cast<std::size_t>(ow)], wn = w.count[static_cast<std::size_t>(ow)];
+      T best = -std::numeric_limits<T>::infinity();
+      std::int64_t best_at = hn > 0 && wn > 0 ? h0 * width + w0 : -1;
+      for (std::int64_t i = 0; i < hn; ++i) {
+        const std::int64_t row = (h0 + i * h.step) * width + w0;
+        for (std::int64_t j = 0; j < wn; ++j) {
+          const T v = x[row + j * w.step];
+          // torch's rule: a larger value or any NaN takes the place (so NaN propagates).
+          if (v > best || std::isnan(v)) {
+            best = v;
+            if constexpr (with_index) best_at = row + j * w.step;
+          }
+        }
+      }
+      y[oh * out_w + ow] = best;
+      if constexpr (with_index) index[oh * out_w + ow] = best_at;
+    }
+  }
+}
+
+}  // namespace
+
+void max_pool(const Tensor& x_in, const PoolAxis& h, const PoolAxis& w, Tensor& y, Tensor* indices) {
+  const Tensor x = contiguous(x_in);
+  const std::int64_t in_plane = in_plane_of(h, w), out_plane = out_plane_of(h, w);
+  if (y.numel() == 0) return;
+  const std::int64_t planes = planes_of(x.numel(), in_plane);
+  dispatch_floating(x.dtype(), [&]<class T>() {
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    std::int64_t* ip = indices ? indices->data<std::int64_t>() : nullptr;
+    for_planes(planes, taps(h, w), [&](std::int64_t p) {
+      if (ip)
+        max_plane<T, true>(xp + p * in_plane, yp + p * out_plane, ip + p * out_plane, h, w);
+      else
+        max_plane<T, false>(xp + p * in_plane, yp + p * out_plane, nullptr, h, w);
+    });
+  });
+}
+
+Tensor max_pool_scatter(const Tensor& gy_in, const Tensor& indices, const PoolAxis& h, const PoolAxis& w,
+                        const Shape& x_shape) {
+  const Tensor gy = contiguous(gy_in);
+  Tensor g = new_tensor(x_shape, gy.dtype());
+  const std::int64_t in_plane = in_plane_of(h, w), out_plane = out_plane_of(h, w);
+  const std::int64_t planes = planes_of(g.numel(), in_plane);
+  const std::int64_t* ip = indices.data<std::int64_t>();
+  dispatch_floating(g.dtype(), [&]<class T>() {
+    const T* gyp = gy.data<T>();
+    T* gp = g.data<T>();
+    for_planes(planes, in_plane + out_plane, [&](std::int64_t p) {
+      T* plane = gp + p * in_plane;
+      std::fill(plane, plane + in_plane, T(0));
+      const std::int64_t* index = ip + p * out_plane;
+      const T* from = gyp + p * out_plane;
+      for (std::int64_t o = 0; o < out_plane; ++o)
+        if (index[o] >= 0) plane[index[o]] += from[o];
+    });
+  });
+  return g;
+}
+
+Tensor max_pool_gather(const Tensor& g_in, const Tensor& indices, const PoolAxis& h, const PoolAxis& w) {
+  const Tensor g = contiguous(g_in);
+  Tensor y = new_tensor(indices.shape(), g.dtype());
+  const std::int64_t in_plane = in_plane_of(h, w), out_plane = out_plane_of(h, w);
+  const std::int64_t planes = planes_of(g.numel(), in_plane);
+  if (y.numel() == 0) return y;
+  const std::int64_t* ip = indices.data<std::int64_t>();
+  dispatch_floating(g.dtype(), [&]<class T>() {
+    const T* gp = g.data<T>();
+    T* yp = y.data<T>();
+    for_planes(planes, out_plane, [&](std::int64_t p) {
+      const T* plane = gp + p * in_plane;
+      const std::int64_t* index = ip + p * out_plane;
+      T* to = yp + p * out_plane;
+      for (std::int64_t o = 0; o < out_plane; ++o) to[o] = index[o] >= 0 ? plane[index[o]] : T(0);
+    });
+  });
+  return y;
+}
+
+void avg_pool(const Tensor& x_in, const PoolAxis& h, const PoolAxis& w, Tensor& y) {
+  const Tensor x = contiguous(x_in);
+  const std::int64_t in_plane = in_plane_of(h, w), out_plane = out_plane_of(h, w);
+  if (y.numel() == 0) return;
+  const std::int64_t planes = planes_of(x.numel(), in_plane);
+  const std::int64_t width = w.input, out_h = h.output, out_w = w.output;
+  dispatch_floating(x.dtype(), [&]<class T>() {
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    for_planes(planes, taps(h, w), [&](std::int64_t p) {
+      const T* plane = xp + p * in_plane;
+      T* to = yp + p * out_plane;
+      for (std::int64_t oh = 0; oh < out_h; ++oh) {
+        const auto sh = static_cast<std::size_t>(oh);
+        for (std::int64_t ow = 0; ow < out_w; ++ow) {
+          const auto sw = static_cast<std::size_t>(ow);
+          T sum = 0;
+          for (std::int64_t i = 0; i < h.count[sh]; ++i) {
+            const T* row = plane + (h.first[sh] + i) * width + w.first[sw];
+            for (std::int64_t j = 0; j < w.count[sw]; ++j) sum += row[j];
+          }
+          to[oh * out_w + ow] = sum / static_cast<T>(h.divisor[sh] * w.divisor[sw]);
+        }
+      }
+    });
+  });
+}
+
+Tensor avg_pool_backward(const Tensor& gy_in, const PoolAxis& h, const PoolAxis& w, const Shape& x_shape) {
+  const Tensor gy = contiguous(gy_in);
+  Tensor g = new_tensor(x_shape, gy.dtype());
+  const std::int64_t in_plane = in_plane_of(h, w), out_plane = out_plane_of(h, w);
+  const std::int64_t planes = planes_of(g.numel(), in_plane);
+  const std::int64_t width = w.input, out_h = h.output, out_w = w.output;
+  dispatch_floating(g.dtype(), [&]<class T>() {
+    const T* gyp = gy.data<T>();
+    T* gp = g.data<T>();
+    for_planes(planes, in_plane + (out_plane == 0 ? 0 : taps(h, w)), [&](std::int64_t p) {
+      T* plane = gp + p * in_plane;
+      std::fill(plane, plane + in_plane, T(0));
+      const T* from = gyp + p * out_plane;
+      for (std::int64_t oh = 0; oh < out_h; ++oh) {
+        const auto sh = static_cast<std::size_t>(oh);
+        for (std::int64_t ow = 0; ow < out_w; ++ow) {
+          const auto sw = static_cast<std::size_t>(ow);
+          const T share = from[oh * out_w + ow] / static_cast<T>(h.divisor[sh] * w.divisor[sw]);
+          for (std::int64_t i = 0; i < h.count[sh]; ++i) {
+            T* row = plane + (h.first[sh] + i) * width + w.first[sw];
+            for (std::int64_t j = 0; j < w.count[sw]; ++j) row[j] += share;
+          }
+        }
+      }
+    });
+  });
+  return g;
+}
+
+}  // namespace tapegrad::kernels
