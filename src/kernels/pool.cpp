@@ -43,28 +43,66 @@ std::int64_t taps(const PoolAxis& h, const PoolAxis& w) {
   return th * tw;
 }
 
+// condition ? a : b without a branch.
+inline std::int64_t select(bool condition, std::int64_t a, std::int64_t b) {
+  return b ^ ((a ^ b) & -static_cast<std::int64_t>(condition));
+}
+
+// The running max of one window (Note [Pool windows]). torch's rule: a larger value takes the place,
+// and so does any NaN, which no number displaces (so NaN propagates, its index the last NaN's). The
+// NaNs are kept apart here, so a tap is selects, not branches: on real data which tap wins is random,
+// and a mispredicted branch per tap cost 8x.
+template <class T>
+struct RunningMax {
+  T best = -std::numeric_limits<T>::infinity();
+  std::int64_t best_at, nan_at = 0;
+  bool any_nan = false;
+
+  // Taps x[at], x[at + step], ... (count of them); Count > 0: the count, known at compile time.
+  template <int Count, bool with_index>
+  void scan(const T* x, std::int64_t at, std::int64_t count, std::int64_t step) {
+    const std::int64_t n = Count > 0 ? Count : count;
+    for (std::int64_t j = 0; j < n; ++j, at += step) {
+      const T v = x[at];
+      const bool greater = v > best, is_nan = v != v;
+      best = greater ? v : best;
+      any_nan |= is_nan;
+      if constexpr (with_index) {
+        best_at = select(greater, at, best_at);
+        nan_at = select(is_nan, at, nan_at);
+      }
+    }
+  }
+};
+
 template <class T, bool with_index>
 void max_plane(const T* x, T* y, std::int64_t* index, const PoolAxis& h, const PoolAxis& w) {
-  const std::int64_t width = w.input, out_h = h.output, out_w = w.output;
+  const std::int64_t width = w.input, out_h = h.output, out_w = w.output, h_step = h.step, w_step = w.step;
+  const std::int64_t *h_first = h.first.data(), *h_count = h.count.data();
+  const std::int64_t *w_first = w.first.data(), *w_count = w.count.data();
   for (std::int64_t oh = 0; oh < out_h; ++oh) {
-    const std::int64_t h0 = h.first[static_cast<std::size_t>(oh)], hn = h.count[static_cast<std::size_t>(oh)];
+    const std::int64_t h0 = h_first[oh], hn = h_count[oh];
     for (std::int64_t ow = 0; ow < out_w; ++ow) {
-      const std::int64_t w0 = w.first[static_cast<std::size_t>(ow)], wn = w.count[static_cast<std::size_t>(ow)];
-      T best = -std::numeric_limits<T>::infinity();
-      std::int64_t best_at = hn > 0 && wn > 0 ? h0 * width + w0 : -1;
+      const std::int64_t w0 = w_first[ow], wn = w_count[ow];
+      RunningMax<T> m;
+      m.best_at = hn > 0 && wn > 0 ? h0 * width + w0 : -1;
+      // The common windows, 2 or 3 taps wide and not dilated, with the row loop unrolled.
+      const int fixed = w_step == 1 && (wn == 2 || wn == 3) ? static_cast<int>(wn) : 0;
       for (std::int64_t i = 0; i < hn; ++i) {
-        const std::int64_t row = (h0 + i * h.step) * width + w0;
-        for (std::int64_t j = 0; j < wn; ++j) {
-          const T v = x[row + j * w.step];
-          // torch's rule: a larger value or any NaN takes the place (so NaN propagates).
-          if (v > best || std::isnan(v)) {
-            best = v;
-            if constexpr (with_index) best_at = row + j * w.step;
-          }
-        }
+        const std::int64_t row = (h0 + i * h_step) * width + w0;
+        if (fixed == 2)
+          m.template scan<2, with_index>(x, row, 2, 1);
+        else if (fixed == 3)
+          m.template scan<3, with_index>(x, row, 3, 1);
+        else
+          m.template scan<0, with_index>(x, row, wn, w_step);
       }
-      y[oh * out_w + ow] = best;
-      if constexpr (with_index) index[oh * out_w + ow] = best_at;
+      if (m.any_nan) {
+        m.best = std::numeric_limits<T>::quiet_NaN();
+        m.best_at = m.nan_at;
+      }
+      y[oh * out_w + ow] = m.best;
+      if constexpr (with_index) index[oh * out_w + ow] = m.best_at;
     }
   }
 }
