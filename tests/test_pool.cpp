@@ -224,3 +224,18 @@ TEST_CASE("pooling forward and backward give the same bits at 1 and 2 threads") 
   }
   set_num_threads(threads);
 }
+
+TEST_CASE("max pooling's backward uses the indices it returned: changing them in place is a GraphError") {
+  Tensor x = sample({1, 2, 4, 4});
+  auto [y, indices] = max_pool2d_with_indices(x, 2);
+  indices.fill_(0);
+  CHECK_THROWS_AS(sum(y).backward(), GraphError);
+  // Untouched indices: the gradient lands on them, one per window.
+  auto [y2, indices2] = max_pool2d_with_indices(x, 2);
+  Tensor gx = grad({sum(y2)}, {x})[0];
+  std::vector<double> g = gx.to_vector<double>();
+  std::vector<std::int64_t> at = indices2.to_vector<std::int64_t>();
+  for (std::size_t plane = 0; plane < 2; ++plane)
+    for (std::size_t o = 0; o < 4; ++o) CHECK(g[plane * 16 + static_cast<std::size_t>(at[plane * 4 + o])] == 1.0);
+  CHECK(sum(gx).item() == 8.0);
+}
