@@ -40,6 +40,9 @@ std::vector<PoolOpInfo> pool_ops() {
       {"max_pool2d k(3,2) s(2,1) p(1,0) d(2,1)", [](const Tensor& x) { return max_pool2d(x, {3, 2}, {2, 1}, {1, 0}, {2, 1}); },
        {{1, 2, 7, 5}}},
       {"max_pool2d k2 s1 p1 d2 ceil", [](const Tensor& x) { return max_pool2d(x, 2, 1, 1, 2, true); }, {{1, 2, 5, 6}, {2, 1, 1}}},
+      // every window full: the unrolled 3x3 and 2x2 paths (a 3x3 bug gave later rows the wrong base)
+      {"max_pool2d k3 s2, every window 3x3", [](const Tensor& x) { return max_pool2d(x, 3, 2); }, {{2, 2, 7, 7}}},
+      {"avg_pool2d k3 s1, every window 3x3", [](const Tensor& x) { return avg_pool2d(x, 3, 1); }, {{1, 2, 5, 6}}},
       {"max_pool2d kernel the whole plane", [](const Tensor& x) { return max_pool2d(x, {4, 3}); }, {{2, 2, 4, 3}}},
       {"max_pool2d_with_indices values", [](const Tensor& x) { return max_pool2d_with_indices(x, 3, 2, 1).values; },
        {{2, 2, 6, 5}}},
@@ -56,6 +59,9 @@ std::vector<PoolOpInfo> pool_ops() {
       {"avg_pool1d k2", [](const Tensor& x) { return avg_pool1d(x, 2); }, {{2, 2, 6}, {0, 2, 5}}},
       {"adaptive_avg_pool2d (3, 4)", [](const Tensor& x) { return adaptive_avg_pool2d(x, {3, 4}); }, {{2, 2, 7, 6}, {2, 5, 5}}},
       {"adaptive_avg_pool2d larger than the input", [](const Tensor& x) { return adaptive_avg_pool2d(x, {5, 7}); }, {{1, 2, 3, 4}}},
+      // an empty output on one axis: the window tables are left empty (regression: the backward read them)
+      {"adaptive_avg_pool2d (2, 0)", [](const Tensor& x) { return adaptive_avg_pool2d(x, {2, 0}); }, {{1, 2, 3, 4}}},
+      {"adaptive_max_pool2d (0, 3)", [](const Tensor& x) { return adaptive_max_pool2d(x, {0, 3}); }, {{1, 2, 3, 4}}},
       {"adaptive_avg_pool2d 1 (global)", [](const Tensor& x) { return adaptive_avg_pool2d(x, 1); }, {{2, 3, 4, 5}, {0, 3, 4, 5}}},
       {"adaptive_avg_pool1d 3", [](const Tensor& x) { return adaptive_avg_pool1d(x, 3); }, {{2, 2, 7}, {3, 5}}},
       {"adaptive_max_pool2d (3, 4)", [](const Tensor& x) { return adaptive_max_pool2d(x, {3, 4}); }, {{2, 2, 7, 6}, {2, 5, 5}}},
@@ -238,4 +244,17 @@ TEST_CASE("max pooling's backward uses the indices it returned: changing them in
   for (std::size_t plane = 0; plane < 2; ++plane)
     for (std::size_t o = 0; o < 4; ++o) CHECK(g[plane * 16 + static_cast<std::size_t>(at[plane * 4 + o])] == 1.0);
   CHECK(sum(gx).item() == 8.0);
+}
+
+// The window tables stay empty then: a backward that read them would be undefined (seen under sanitizers).
+TEST_CASE("an output empty along one axis has a zero gradient") {
+  for (const Fn& f : std::vector<Fn>{[](const Tensor& x) { return adaptive_avg_pool2d(x, {2, 0}); },
+                                     [](const Tensor& x) { return adaptive_max_pool2d(x, {0, 3}); }}) {
+    Tensor x = sample({2, 2, 3, 4});
+    Tensor y = f(x);
+    CHECK(y.numel() == 0);
+    Tensor gx = grad({sum(y)}, {x})[0];
+    CHECK(gx.shape() == x.shape());
+    CHECK(sum(abs(gx)).item() == 0.0);
+  }
 }
