@@ -15,6 +15,7 @@
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/pool.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/linalg.hpp"
