@@ -470,6 +470,22 @@ void verify() {
   report("softmax_rows", max_difference(tg::softmax(x, 1), softmax));
 }
 
+// --- the CNN's pools (../shared/REFERENCE.md): max_pool2d by 2 of [64, 32, 28, 28] and [64, 64, 14, 14],
+// forward and backward (gradients given: y.backward(gy)), as in a train step.
+void pool_cnn_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  tg::Tensor x1 = input({64, 32, 28, 28}, -1.0, 1.0, 50), x2 = input({64, 64, 14, 14}, -1.0, 1.0, 51);
+  x1.requires_grad_();
+  x2.requires_grad_();
+  const tg::Tensor g1 = input({64, 32, 14, 14}, -1.0, 1.0, 52), g2 = input({64, 64, 7, 7}, -1.0, 1.0, 53);
+  for (auto _ : state) {
+    tg::max_pool2d(x1, 2).backward(g1);
+    tg::max_pool2d(x2, 2).backward(g2);
+    x1.zero_grad();
+    x2.zero_grad();
+  }
+}
+
 template <class Function, class... Args>
 void register_benchmark(const std::string& name, Function function, Args... args) {
   benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
@@ -507,6 +523,7 @@ void register_all() {
     register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t, false);
     register_benchmark("tiny_chain_noop_listener_10k" + threads + "/ours", tiny_chain_ours, t, true);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
+    register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/ours", pool_cnn_ours, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);

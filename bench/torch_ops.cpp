@@ -173,6 +173,21 @@ void mlp_step(benchmark::State& state, int threads) {
   for (auto _ : state) step();
 }
 
+// The same pools as bench_ops' pool_cnn_ours: max_pool2d by 2 of [64, 32, 28, 28] and [64, 64, 14, 14],
+// forward and backward with given gradients.
+void pool_cnn(benchmark::State& state, int threads) {
+  set_threads(threads);
+  const torch::Tensor x1 = input({64, 32, 28, 28}, -1.0, 1.0).requires_grad_();
+  const torch::Tensor x2 = input({64, 64, 14, 14}, -1.0, 1.0).requires_grad_();
+  const torch::Tensor g1 = input({64, 32, 14, 14}, -1.0, 1.0), g2 = input({64, 64, 7, 7}, -1.0, 1.0);
+  for (auto _ : state) {
+    torch::max_pool2d(x1, 2).backward(g1);
+    torch::max_pool2d(x2, 2).backward(g2);
+    x1.mutable_grad() = torch::Tensor();
+    x2.mutable_grad() = torch::Tensor();
+  }
+}
+
 // C[m, n] = op(A) · op(B) with op(A) [m, k], op(B) [k, n]: the product's dimensions are the name's
 // MxKxN whatever the storage. For each forward shape the backward products are timed too. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
 // transposed: the ga = gy · Bᵀ of a linear layer), "Atgy" (A stored [k, m]: gb = Aᵀ · gy).
@@ -214,6 +229,7 @@ void register_all() {
     register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
+    register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/libtorch", pool_cnn, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is
