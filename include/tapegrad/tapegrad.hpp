@@ -15,6 +15,7 @@
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/norm.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 #include "tapegrad/random.hpp"
