@@ -1,8 +1,8 @@
 // Normalisation, with PyTorch's semantics (torch.nn.functional.batch_norm, layer_norm, group_norm).
 // Each normalises x to zero mean and unit variance over some axes (biased variance, eps added under
 // the square root) and then scales by weight and shifts by bias when they are given (undefined: none).
-// The statistics are summed in float64 whatever x's dtype, two passes (the mean, then the squares of
-// x - mean), so float32 data far from 0 keeps its variance. The layers in nn/norm.hpp hold the
+// The statistics are two passes of sums of small terms (deviations from a first mean, then from the
+// mean), accumulated in float64, so float32 data far from 0 keeps its variance. The layers in nn/norm.hpp hold the
 // parameters and running statistics.
 #pragma once
 
