@@ -315,6 +315,9 @@ void norm_rows(Catalogue& row) {
   row("group_norm", [] { group_norm(zeros({2, 4}, int64), 2); }, Expect::dtype, "group_norm");
   row("group_norm", [] { group_norm(undef(), 2); }, Expect::value, "group_norm");
   row.outcome("group_norm", "an empty batch or zero channels give empty outputs (torch)", [] { CHECK(group_norm(zeros({0, 4, 3}), 2).shape() == Shape{0, 4, 3}); CHECK(group_norm(zeros({2, 0, 3}), 2).shape() == Shape{2, 0, 3}); });
+  row.outcome("group_norm", "zero channels in any number of groups give an empty output (torch)", [] { CHECK(group_norm(zeros({2, 0}), std::int64_t{1} << 62).shape() == Shape{2, 0}); });
+  row("batch_norm", [] { batch_norm(zeros({0, std::int64_t{1} << 50}), {}, {}, {}, {}, true); }, Expect::oom, "batch_norm");  // statistics for 2^50 channels
+  row("layer_norm", [] { layer_norm(zeros({std::int64_t{1} << 50, 0}), {0}); }, Expect::oom, "layer_norm");
 }
 
 Rows rows(&norm_rows);

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <new>
+#include <stdexcept>
 #include <type_traits>
 
 #include "internal.hpp"
@@ -87,9 +89,15 @@ T value_or(const Tensor& t, std::int64_t c, T otherwise) {
 Tensor normalize_channels(const Tensor& x, const ChannelLayout& layout, const Tensor& weight, const Tensor& bias,
                           double eps, ChannelStats& stats) {
   const std::size_t channels = static_cast<std::size_t>(layout.channels);
-  stats.mean.assign(channels, 0.0);
-  stats.var.assign(channels, 0.0);
-  stats.invstd.assign(channels, 0.0);
+  try {  // many empty channels ([0, 2^40]) ask for more than memory holds: a typed error, as for tensors
+    stats.mean.assign(channels, 0.0);
+    stats.var.assign(channels, 0.0);
+    stats.invstd.assign(channels, 0.0);
+  } catch (const std::bad_alloc&) {
+    detail::throw_out_of_memory({layout.channels, 3}, float64);
+  } catch (const std::length_error&) {
+    detail::throw_out_of_memory({layout.channels, 3}, float64);
+  }
   Tensor y = detail::new_tensor(x.shape(), x.dtype());
   const std::int64_t inner = layout.inner, row_stride = layout.channels * layout.inner;
   const double count = static_cast<double>(layout.count());

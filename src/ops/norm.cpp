@@ -198,7 +198,9 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
                      "input " + to_string(x.shape()) + ", num_groups=" + std::to_string(num_groups), at);
   check_vector(op, "weight", weight, {channels}, x, at);
   check_vector(op, "bias", bias, {channels}, x, at);
-  ChannelLayout layout{1, x.shape()[0] * num_groups, channels / num_groups};
+  // Zero channels: any number of groups divides them; their statistics are over nothing.
+  const std::int64_t groups = channels == 0 ? 1 : num_groups;
+  ChannelLayout layout{1, x.shape()[0] * groups, channels / groups};
   for (std::int64_t axis = 2; axis < x.dim(); ++axis) layout.inner *= x.shape()[static_cast<std::size_t>(axis)];
   const Tensor w = weight.defined() ? per_channel(weight, x.dim(), at) : weight;
   const Tensor b = bias.defined() ? per_channel(bias, x.dim(), at) : bias;
