@@ -276,6 +276,35 @@ TEST_CASE("batch_norm in training updates the running statistics without recordi
   test::check_close(running_mean, {1.0, 2.0}, 1e-12);
 }
 
+TEST_CASE("each normalisation op's boundary event ends with its final output (affine steps inside it)") {
+  struct Outermost : OpListener {
+    std::vector<std::pair<std::string, Tensor>> ends;
+    void end(const OpEvent& e) override {
+      if (e.depth == 0 && e.phase == Phase::forward) ends.emplace_back(std::string(e.name), e.outputs.at(0));
+    }
+  };
+  Tensor x = test::sample({2, 4, 3}), weight = test::sample({4}), bias = test::sample({4});
+  Tensor rm = zeros({4}, float64), rv = ones({4}, float64), weight3 = test::sample({3}), bias3 = test::sample({3});
+  const std::pair<const char*, std::function<Tensor()>> calls[] = {
+      {"batch_norm", [&] { return batch_norm(x, {}, {}, weight, bias, true); }},
+      {"batch_norm", [&] { return batch_norm(x, rm, rv, weight, bias, false); }},
+      {"layer_norm", [&] { return layer_norm(x, {3}, weight3, bias3); }},
+      {"group_norm", [&] { return group_norm(x, 2, weight, bias); }},
+  };
+  for (const auto& [name, call] : calls) {
+    Outermost listener;
+    Tensor y;
+    {
+      ListenGuard guard(listener);
+      y = call();
+    }
+    INFO(name);
+    REQUIRE(listener.ends.size() == 1);
+    CHECK(listener.ends[0].first == name);
+    CHECK(listener.ends[0].second.same(y));
+  }
+}
+
 // ------------------------------------------------------------------ bad input
 namespace bad_input {
 namespace {

@@ -101,3 +101,40 @@ group_norm("gn_4d_no_affine", randn(3, 4, 2, 2), 2, affine=False)
 group_norm("gn_one_group", randn(2, 4, 3), 1)
 group_norm("gn_group_per_channel", randn(2, 4, 3), 4)
 group_norm("gn_2d", randn(3, 6), 2)
+
+
+# Modules (tests/data/norm_modules/<case>/): a BatchNorm layer with random weight and bias, trained
+# on the batches x0, x1, ... (y_train: the last output), then evaluated on x_eval (y_eval); the
+# buffers after (running_mean_after, running_var_after, num_batches_tracked_after: int64).
+# args = [momentum (NaN: None), eps, track_running_stats]
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "norm_modules")
+shutil.rmtree(root, ignore_errors=True)
+
+
+def module_case(case, layer, batches, x_eval):
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn_like(layer.weight))
+        layer.bias.copy_(torch.randn_like(layer.bias))
+    arrays = dict(weight=layer.weight.detach().clone(), bias=layer.bias.detach().clone(), x_eval=x_eval)
+    layer.train()
+    for k, x in enumerate(batches):
+        arrays["x%d" % k] = x
+        arrays["y_train"] = layer(x).detach()
+    layer.eval()
+    arrays["y_eval"] = layer(x_eval).detach()
+    if layer.track_running_stats:
+        arrays.update(running_mean_after=layer.running_mean, running_var_after=layer.running_var,
+                      num_batches_tracked_after=layer.num_batches_tracked.numpy().astype(np.int64))
+    momentum = float("nan") if layer.momentum is None else layer.momentum
+    arrays["args"] = np.array([momentum, layer.eps, float(layer.track_running_stats)])
+    save(case, **arrays)
+
+
+module_case("bn1d_momentum_none", torch.nn.BatchNorm1d(3, momentum=None).double(),
+            [randn(4, 3) * 2 + 1 for _ in range(3)], randn(5, 3))
+module_case("bn1d_3d", torch.nn.BatchNorm1d(2, momentum=0.3).double(), [randn(3, 2, 4) for _ in range(2)],
+            randn(2, 2, 3))
+module_case("bn2d", torch.nn.BatchNorm2d(3, eps=1e-3).double(), [randn(2, 3, 2, 3) - 1 for _ in range(2)],
+            randn(1, 3, 2, 2))
+module_case("bn2d_no_tracking", torch.nn.BatchNorm2d(2, track_running_stats=False).double(),
+            [randn(2, 2, 2, 2)], randn(3, 2, 1, 2))
