@@ -271,15 +271,21 @@ TEST_CASE("batch_norm in training updates the running statistics without recordi
   test::check_close(running_var, {1.5, 4.5}, 1e-12);   // 0.5 * 1 + 0.5 * [2, 8] (unbiased)
   Tensor eval = batch_norm(x, running_mean, running_var, {}, {}, false, 0.5, 0.0);
   test::check_close(eval, {0.0, 0.0, 2.0 / std::sqrt(1.5), 4.0 / std::sqrt(4.5)}, 1e-12);
+  // Running statistics that are strided views are updated in place.
+  Tensor storage = zeros({4}, float64), strided_mean = storage.slice(0, 0, 4, 2);
+  batch_norm(x.detach(), strided_mean, {}, {}, {}, true, 1.0);
+  CHECK(storage.to_vector<double>() == std::vector<double>{2.0, 0.0, 4.0, 0.0});
   // An empty batch leaves them as they are (PyTorch).
   batch_norm(zeros({0, 2}, float64), running_mean, running_var, {}, {}, true);
   test::check_close(running_mean, {1.0, 2.0}, 1e-12);
 }
 
-TEST_CASE("each normalisation op's boundary event ends with its final output (affine steps inside it)") {
+TEST_CASE("each normalisation op's boundary event ends last, with its final output (affine steps and running statistics inside it)") {
   struct Outermost : OpListener {
-    std::vector<std::pair<std::string, Tensor>> ends;
+    std::vector<std::pair<std::string, Tensor>> ends;  // depth 0
+    int last_depth = -1;                                // of the last event to end
     void end(const OpEvent& e) override {
+      last_depth = e.depth;
       if (e.depth == 0 && e.phase == Phase::forward) ends.emplace_back(std::string(e.name), e.outputs.at(0));
     }
   };
@@ -287,6 +293,7 @@ TEST_CASE("each normalisation op's boundary event ends with its final output (af
   Tensor rm = zeros({4}, float64), rv = ones({4}, float64), weight3 = test::sample({3}), bias3 = test::sample({3});
   const std::pair<const char*, std::function<Tensor()>> calls[] = {
       {"batch_norm", [&] { return batch_norm(x, {}, {}, weight, bias, true); }},
+      {"batch_norm", [&] { return batch_norm(x, rm, rv, weight, bias, true); }},  // updates the running statistics
       {"batch_norm", [&] { return batch_norm(x, rm, rv, weight, bias, false); }},
       {"layer_norm", [&] { return layer_norm(x, {3}, weight3, bias3); }},
       {"group_norm", [&] { return group_norm(x, 2, weight, bias); }},
@@ -302,6 +309,7 @@ TEST_CASE("each normalisation op's boundary event ends with its final output (af
     REQUIRE(listener.ends.size() == 1);
     CHECK(listener.ends[0].first == name);
     CHECK(listener.ends[0].second.same(y));
+    CHECK(listener.last_depth == 0);  // nothing of the op runs after its event ended
   }
 }
 

@@ -105,14 +105,19 @@ void check_input(std::string_view op, const Tensor& x, std::int64_t min_rank, st
     fail<ShapeError>(op, "the input must have shape " + std::string(layout), "input " + to_string(x.shape()), at);
 }
 
-// running = (1 - momentum) running + momentum statistic, in place, recording off.
+// running = (1 - momentum) running + momentum statistic · factor, in place, written straight into its
+// storage (no op: nothing recorded, and no event after the op's own has ended), whatever its stride.
 void update_running(const Tensor& running, const std::vector<double>& statistic, double factor, double momentum) {
-  std::vector<double> values = running.detach().to(float64).to_vector<double>();
-  for (std::size_t c = 0; c < values.size(); ++c)
-    values[c] = (1.0 - momentum) * values[c] + momentum * statistic[c] * factor;
-  NoGradGuard no_grad;
-  Tensor running_view = running.detach();  // copy_ bumps the version of the shared storage
-  running_view.copy_(from_vector(values, running.shape()).to(running.dtype()));
+  Tensor target = running;  // a handle on the same tensor, to write through
+  const std::int64_t stride = target.strides()[0];
+  detail::dispatch_floating(target.dtype(), [&]<class T>() {
+    T* values = target.data<T>();
+    for (std::size_t c = 0; c < statistic.size(); ++c) {
+      T& value = values[static_cast<std::int64_t>(c) * stride];
+      value = static_cast<T>((1.0 - momentum) * static_cast<double>(value) + momentum * statistic[c] * factor);
+    }
+  });
+  detail::bump_version(target);
 }
 
 // t laid along axis 1 of a rank-`rank` tensor: [1, C, 1, ...].
