@@ -244,6 +244,23 @@ void softmax_rows_loop(benchmark::State& state, int threads) {
   set_bytes(state, 2 * rows * columns * 4);
 }
 
+// --- batch norm in training mode: the CNN's [64, 32, 28, 28] activations, forward and backward
+// (weight, bias and input gradients; the running statistics updated).
+void batch_norm_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  tg::Tensor x = input({64, 32, 28, 28}, -2.0, 2.0, 8), weight = input({32}, 0.5, 1.5, 9), bias = tg::zeros({32});
+  const tg::Tensor gy = input({64, 32, 28, 28}, -1.0, 1.0, 10);
+  tg::Tensor running_mean = tg::zeros({32}), running_var = tg::ones({32});
+  x.requires_grad_();
+  weight.requires_grad_();
+  bias.requires_grad_();
+  for (auto _ : state) {
+    tg::batch_norm(x, running_mean, running_var, weight, bias, true).backward(gy);
+    benchmark::DoNotOptimize(x.grad().data<float>());
+  }
+  set_bytes(state, 5 * x.numel() * 4);  // x, y; x, gy, gx
+}
+
 // --- many tiny ops: the per-op overhead of recording and replaying the tape
 
 // h ← tanh(h * w + x), 3,333 times over 4-element leaves, then sum(h).backward(): 10,000 ops
@@ -524,6 +541,7 @@ void register_all() {
     register_benchmark("tiny_chain_noop_listener_10k" + threads + "/ours", tiny_chain_ours, t, true);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
     register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/ours", pool_cnn_ours, t);
+    register_benchmark("batch_norm_64x32x28x28_train" + threads + "/ours", batch_norm_ours, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);

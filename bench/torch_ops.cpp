@@ -131,6 +131,20 @@ void tiny_chain(benchmark::State& state, int threads) {
   state.counters["ops"] = static_cast<double>(tiny_ops);
 }
 
+// The same batch norm as bench_ops' batch_norm_ours: [64, 32, 28, 28] in training mode, forward and backward.
+void batch_norm_train(benchmark::State& state, int threads) {
+  set_threads(threads);
+  const torch::Tensor x = input({64, 32, 28, 28}, -2.0, 2.0).requires_grad_();
+  const torch::Tensor weight = input({32}, 0.5, 1.5).requires_grad_(), bias = torch::zeros({32}).requires_grad_();
+  const torch::Tensor gy = input({64, 32, 28, 28}, -1.0, 1.0);
+  torch::Tensor running_mean = torch::zeros({32}), running_var = torch::ones({32});
+  for (auto _ : state) {
+    torch::batch_norm(x, weight, bias, running_mean, running_var, true, 0.1, 1e-5, false).backward(gy);
+    benchmark::DoNotOptimize(x.grad().data_ptr<float>());
+  }
+  set_bytes(state, 5 * x.numel() * 4);
+}
+
 // The same Adam step as bench_ops' mlp_step_ours: MLP 784-256-128-10 at batch 64, cross_entropy,
 // backward, and the update written with the same out-of-place ops under NoGradGuard, after 20 warm-up steps.
 void mlp_step(benchmark::State& state, int threads) {
@@ -230,6 +244,7 @@ void register_all() {
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
     register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/libtorch", pool_cnn, t);
+    register_benchmark("batch_norm_64x32x28x28_train" + threads + "/libtorch", batch_norm_train, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is

@@ -21,6 +21,11 @@ struct ModelInfo {
   bool training = false;
 };
 
+std::unique_ptr<nn::Module> mlp_batchnorm() {
+  return std::make_unique<nn::Sequential>(nn::Linear(6, 8), nn::BatchNorm1d(8), [](const Tensor& x) { return relu(x); },
+                                          nn::Linear(8, 3));
+}
+
 std::vector<ModelInfo> models() {
   return {
       {"mlp",
@@ -29,6 +34,8 @@ std::vector<ModelInfo> models() {
                                                  nn::Linear(16, 8), [](const Tensor& x) { return tanh(x); },
                                                  nn::Linear(8, 5));
        }},
+      {"mlp_batchnorm", mlp_batchnorm, {}, false},  // PyTorch's running statistics, in evaluation
+      {"mlp_batchnorm_train", mlp_batchnorm, {}, true},
   };
 }
 

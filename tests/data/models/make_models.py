@@ -29,7 +29,24 @@ def mlp():
     return model, [(6, 12)]
 
 
-MODELS = {"mlp": mlp}
+def mlp_batchnorm(training):
+    # The C++ twin: Sequential(Linear(6, 8), BatchNorm1d(8), relu, Linear(8, 3)); its running statistics
+    # from three training batches, then evaluated (or trained on the fixture's input).
+    class ReLU(torch.nn.Module):
+        def forward(self, x):
+            return torch.relu(x)
+
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), ReLU(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        model[1].weight.uniform_(0.5, 1.5)
+        model[1].bias.uniform_(-0.5, 0.5)
+        for _ in range(3):
+            model(torch.rand(10, 6) * 3 - 1)
+    model.train(training)
+    return model, [(5, 6)]
+
+
+MODELS = {"mlp": mlp, "mlp_batchnorm": lambda: mlp_batchnorm(False), "mlp_batchnorm_train": lambda: mlp_batchnorm(True)}
 
 
 def write(name, build, dtype):
