@@ -22,3 +22,5 @@
 #include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/threads.hpp"
+#include "tapegrad/ops/dropout.hpp"
+#include "tapegrad/ops/embedding.hpp"
