@@ -259,6 +259,48 @@ std::vector<OpInfo> op_infos() {
         return nll_loss(x[0], labels({1, 0, 1, -100}, {4}), {.weight = tensor({2.0, 0.5}, float64), .reduction = Reduction::none});
       },
       {{s({4, 2})}});
+  // the pointwise losses: input and target both differentiable, broadcast pairs, 0-d, empty (sum)
+  add("mse_loss", [](auto& x) { return mse_loss(x[0], x[1]); }, {{s({3, 4}), s({3, 4})}, {s({2, 3, 4}), s({4})}, {s({}), s({})}});
+  add("mse_loss none", [](auto& x) { return mse_loss(x[0], x[1], Reduction::none); }, {{s({3, 1}), s({4})}});
+  add("mse_loss sum, empty", [](auto& x) { return mse_loss(x[0], x[1], Reduction::sum); }, {{s({0, 3}), s({3})}});
+  add("l1_loss", [](auto& x) { return l1_loss(x[0], x[1], Reduction::sum); }, {{s({3, 4}), s({3, 4})}, {s({2, 3}), s({})}});
+  add("smooth_l1_loss", [](auto& x) { return smooth_l1_loss(x[0], x[1], Reduction::mean, 0.8); }, {{s({3, 4}), s({3, 4})}, {s({2, 3, 4}), s({3, 1})}});
+  add("huber_loss none", [](auto& x) { return huber_loss(x[0], x[1], Reduction::none, 1.5); }, {{s({3, 4}), s({4})}});
+  add("binary_cross_entropy", [](auto& x) { return binary_cross_entropy(x[0], x[1]); },
+      {{s({3, 4}, 0.05, 0.95), s({3, 4}, 0.0, 1.0)}, {s({}, 0.05, 0.95), s({}, 0.0, 1.0)}});
+  add("binary_cross_entropy weight, none", [](auto& x) {
+        return binary_cross_entropy(x[0], x[1], {.weight = x[2], .reduction = Reduction::none});
+      },
+      {{s({3, 4}, 0.05, 0.95), s({3, 4}, 0.0, 1.0), s({4}, 0.5, 2.0)}});
+  add("binary_cross_entropy_with_logits", [](auto& x) { return binary_cross_entropy_with_logits(x[0], x[1]); },
+      {{s({3, 4}, -4, 4), s({3, 4}, 0.0, 1.0)}, {s({}), s({}, 0.0, 1.0)}});
+  add("binary_cross_entropy_with_logits sum, empty", [](auto& x) {
+        return binary_cross_entropy_with_logits(x[0], x[1], {.reduction = Reduction::sum});
+      },
+      {{s({0, 2}), s({0, 2})}});
+  add("binary_cross_entropy_with_logits weight, pos_weight, sum", [](auto& x) {
+        return binary_cross_entropy_with_logits(x[0], x[1], {.weight = x[2], .pos_weight = x[3], .reduction = Reduction::sum});
+      },
+      {{s({3, 4}, -4, 4), s({3, 4}, 0.0, 1.0), s({3, 1}, 0.5, 2.0), s({4}, 0.5, 3.0)}});
+  add("kl_div batchmean", [](auto& x) { return kl_div(log_softmax(x[0], 1), softmax(x[1], 1), {.reduction = Reduction::batchmean}); },
+      {{s({3, 4}), s({3, 4})}});
+  add("kl_div log_target, none", [](auto& x) { return kl_div(x[0], x[1], {.reduction = Reduction::none, .log_target = true}); },
+      {{s({3, 4}), s({4})}});
+  // dropout: a generator seeded inside the function draws the same mask at every evaluation
+  add("dropout", [](auto& x) { Generator g(7); return dropout(x[0], 0.4, true, &g); }, {{s({3, 4})}, {s({})}, {s({0, 3})}});
+  add("dropout eval and p = 0, p = 1", [](auto& x) {
+        Generator g(7);
+        return dropout(x[0], 0.4, false, &g) + dropout(x[0], 0.0, true, &g) * 2.0 + dropout(x[0], 1.0, true, &g);
+      },
+      {{s({3, 4})}});
+  add("dropout2d", [](auto& x) { Generator g(3); return dropout2d(x[0], 0.5, true, &g); }, {{s({2, 3, 2, 2})}, {s({3, 2, 2})}});
+  // embedding: the weight is the input; repeated rows, a padding row (no gradient), 0-d and empty indices
+  add("embedding", [](auto& x) { return embedding(labels({2, 0, 2, 1, 4, 2}, {2, 3}), x[0]); }, {{s({5, 3})}});
+  // (padding_idx cuts rows from the gradient on purpose, so it is checked in test_dropout_embedding.cpp)
+  add("embedding 0-d and empty indices", [](auto& x) {
+        return concat({embedding(labels({1}, {}), x[0]), sum(embedding(labels({}, {0, 2}), x[0]), {0, 1})}, 0);
+      },
+      {{s({3, 2})}});
   return ops;
 }
 

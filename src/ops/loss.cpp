@@ -3,6 +3,7 @@
 #include "tapegrad/ops/loss.hpp"
 
 #include "internal.hpp"
+#include "ops/loss_internal.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -95,6 +96,7 @@ Tensor reduce(const Tensor& loss, Reduction reduction, double mean_divisor, cons
     case Reduction::sum:
       return sum(loss, {}, false, at);
     case Reduction::mean:
+    case Reduction::batchmean:  // refused at entry (check_reduction)
       break;
   }
   // An empty batch, or every target ignored, gives 0 / 0 = NaN, as in PyTorch.
@@ -111,6 +113,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NllLossOptions&
   detail::OpScope scope("nll_loss", at, input, target);
   detail::require_defined("nll_loss", input, at);
   detail::require_floating("nll_loss", input, at);
+  detail::check_reduction("nll_loss", options.reduction, false, at);
   const std::int64_t axis = class_axis_of("nll_loss", input, at);
   check_weight("nll_loss", options.weight, input.shape()[static_cast<std::size_t>(axis)], at);
   ClassTargets targets =
@@ -126,6 +129,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   detail::require_defined(op, logits, at);
   detail::require_floating(op, logits, at);
   detail::require_defined(op, target, at);
+  detail::check_reduction(op, options.reduction, false, at);
   const double smoothing = options.label_smoothing;
   if (!(smoothing >= 0.0 && smoothing <= 1.0))
     fail<ValueError>(op, "label_smoothing must lie in [0, 1]", std::to_string(smoothing), at);
