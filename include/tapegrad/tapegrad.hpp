@@ -22,3 +22,4 @@
 #include "tapegrad/tape.hpp"
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/threads.hpp"
+#include "tapegrad/ops/conv.hpp"
