@@ -195,6 +195,37 @@ void gemm(benchmark::State& state, GemmShape s, std::string variant, int threads
       benchmark::Counter(2.0 * static_cast<double>(s.m * s.k * s.n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The two convolutions of the reference CNN, as bench_ops' conv_step_ours: forward and backward at
+// batch 64, the first layer's input needing no gradient.
+struct ConvLayer {
+  const char* name;
+  std::int64_t in, out, size;
+  bool input_grad;
+};
+const ConvLayer conv_layers[] = {{"conv2d_1_32_28x28_b64", 1, 32, 28, false},
+                                 {"conv2d_32_64_14x14_b64", 32, 64, 14, true}};
+
+void conv_step(benchmark::State& state, ConvLayer layer, int threads) {
+  set_threads(threads);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
+  torch::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0);
+  torch::Tensor w = input({layer.out, layer.in, 3, 3}, -bound, bound).requires_grad_();
+  torch::Tensor b = input({layer.out}, -bound, bound).requires_grad_();
+  const torch::Tensor gy = input({64, layer.out, layer.size, layer.size}, -1.0, 1.0);
+  if (layer.input_grad) x.requires_grad_();
+  for (auto _ : state) {
+    torch::conv2d(x, w, b, 1, 1).backward(gy);
+    benchmark::DoNotOptimize(w.grad().data_ptr<float>());
+    w.mutable_grad() = torch::Tensor();
+    b.mutable_grad() = torch::Tensor();
+    if (layer.input_grad) x.mutable_grad() = torch::Tensor();
+  }
+  const double products = layer.input_grad ? 3.0 : 2.0;
+  state.counters["FLOPS"] = benchmark::Counter(
+      products * 2.0 * static_cast<double>(64 * layer.out * layer.in * 9 * layer.size * layer.size),
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <class Function, class... Args>
 void register_benchmark(const std::string& name, Function function, Args... args) {
   benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
@@ -214,6 +245,8 @@ void register_all() {
     register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
+    for (const ConvLayer& layer : conv_layers)
+      register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/libtorch", conv_step, layer, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is

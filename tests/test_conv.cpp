@@ -4,13 +4,19 @@
 // gradients are compared with the fused first-order ones. PyTorch fixtures (tests/data/conv,
 // make_conv.py) pin values and gradients; the bad-input rows sit at the end.
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "bad_input.hpp"
 #include "helpers.hpp"
+#include "parallel.hpp"
 
 using namespace tapegrad;
 using test::sample;
@@ -254,6 +260,28 @@ TEST_CASE("convolutions give bitwise the same values and gradients at 1 and 2 th
   set_num_threads(threads);
   REQUIRE(one.size() == two.size());
   for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+}
+
+TEST_CASE("parallel: a region inside a chunk of a parallel region runs on that chunk's thread (Note [Nested regions])") {
+  // Two outer chunks: one returns at once, the other runs an inner region of slow chunks. Were the inner
+  // region parallel, the thread left idle would take some of its chunks.
+  const int threads = get_num_threads();
+  set_num_threads(2);
+  std::mutex mutex;
+  int inner_chunks = 0, inner_elsewhere = 0;
+  parallel::for_chunks(2, 1, [&](std::int64_t begin, std::int64_t) {
+    if (begin == 0) return;
+    const std::thread::id self = std::this_thread::get_id();
+    parallel::for_chunks(32, 1, [&](std::int64_t, std::int64_t) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      std::lock_guard lock(mutex);
+      ++inner_chunks;
+      if (std::this_thread::get_id() != self) ++inner_elsewhere;
+    }, parallel::serial_threshold);
+  }, parallel::serial_threshold);
+  set_num_threads(threads);
+  CHECK(inner_chunks == 32);
+  CHECK(inner_elsewhere == 0);
 }
 
 TEST_CASE("conv2d: NaN in the input spreads to the outputs whose taps read it, as in PyTorch") {
