@@ -22,6 +22,7 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
+#include "conv_layers.hpp"
 #include "loops.hpp"
 #include "split.hpp"
 
@@ -397,19 +398,9 @@ void mlp_step_ours(benchmark::State& state, int threads) {
   state.counters["system_allocs_per_step"] = static_cast<double>(after.from_os - before.from_os) / steps;
 }
 
-// --- the two convolutions of the reference CNN (../shared/REFERENCE.md), batch 64, forward and backward:
-// conv(1->32, 3x3, pad 1) on 28x28, whose input needs no gradient (it is the image), and conv(32->64, 3x3,
-// pad 1) on 14x14. FLOPS counts the GEMM work: 2·N·O·C·9·H·W per product (forward, weight gradient and,
-// for the second layer, input gradient), to set beside the GEMM rate of bench_gemm.
-struct ConvLayer {
-  const char* name;
-  std::int64_t in, out, size;
-  bool input_grad;
-};
-const ConvLayer conv_layers[] = {{"conv2d_1_32_28x28_b64", 1, 32, 28, false},
-                                 {"conv2d_32_64_14x14_b64", 32, 64, 14, true}};
+// --- the two convolutions of the reference CNN (bench/conv_layers.hpp), forward and backward
 
-void conv_step_ours(benchmark::State& state, ConvLayer layer, int threads) {
+void conv_step_ours(benchmark::State& state, bench::ConvLayer layer, int threads) {
   tg::set_num_threads(threads);
   const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
   tg::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0, 50);
@@ -426,10 +417,7 @@ void conv_step_ours(benchmark::State& state, ConvLayer layer, int threads) {
     b.zero_grad();
     x.zero_grad();
   }
-  const double products = layer.input_grad ? 3.0 : 2.0;
-  state.counters["FLOPS"] = benchmark::Counter(
-      products * 2.0 * static_cast<double>(64 * layer.out * layer.in * 9 * layer.size * layer.size),
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // --- an RNN over 10^5 steps: slices of one leaf against separate leaves (Backward::accumulate_region)
@@ -555,7 +543,7 @@ void register_all() {
     register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t, false);
     register_benchmark("tiny_chain_noop_listener_10k" + threads + "/ours", tiny_chain_ours, t, true);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
-    for (const ConvLayer& layer : conv_layers)
+    for (const bench::ConvLayer& layer : bench::conv_layers)
       register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/ours", conv_step_ours, layer, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "conv_layers.hpp"
+
 namespace {
 
 constexpr std::int64_t big = std::int64_t{4} << 20;
@@ -195,17 +197,8 @@ void gemm(benchmark::State& state, GemmShape s, std::string variant, int threads
       benchmark::Counter(2.0 * static_cast<double>(s.m * s.k * s.n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The two convolutions of the reference CNN, as bench_ops' conv_step_ours: forward and backward at
-// batch 64, the first layer's input needing no gradient.
-struct ConvLayer {
-  const char* name;
-  std::int64_t in, out, size;
-  bool input_grad;
-};
-const ConvLayer conv_layers[] = {{"conv2d_1_32_28x28_b64", 1, 32, 28, false},
-                                 {"conv2d_32_64_14x14_b64", 32, 64, 14, true}};
-
-void conv_step(benchmark::State& state, ConvLayer layer, int threads) {
+// The two convolutions of the reference CNN (bench/conv_layers.hpp), as bench_ops' conv_step_ours.
+void conv_step(benchmark::State& state, bench::ConvLayer layer, int threads) {
   set_threads(threads);
   const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
   torch::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0);
@@ -220,10 +213,7 @@ void conv_step(benchmark::State& state, ConvLayer layer, int threads) {
     b.mutable_grad() = torch::Tensor();
     if (layer.input_grad) x.mutable_grad() = torch::Tensor();
   }
-  const double products = layer.input_grad ? 3.0 : 2.0;
-  state.counters["FLOPS"] = benchmark::Counter(
-      products * 2.0 * static_cast<double>(64 * layer.out * layer.in * 9 * layer.size * layer.size),
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class Function, class... Args>
@@ -245,7 +235,7 @@ void register_all() {
     register_benchmark("softmax_rows_4096x1000" + threads + "/libtorch", softmax_rows, t);
     register_benchmark("tiny_chain_10k" + threads + "/libtorch", tiny_chain, t);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
-    for (const ConvLayer& layer : conv_layers)
+    for (const bench::ConvLayer& layer : bench::conv_layers)
       register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/libtorch", conv_step, layer, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
