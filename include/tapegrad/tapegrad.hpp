@@ -27,3 +27,4 @@
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/threads.hpp"
 #include "tapegrad/ops/conv.hpp"
+#include "tapegrad/nn/conv.hpp"

@@ -78,7 +78,7 @@ std::string text(__int128 v) {
 // v when it fits int64; ValueError otherwise.
 std::int64_t fit(const ConvArguments& args, __int128 v, const char* what, const Here& at) {
   if (v > INT64_MAX || v < INT64_MIN)
-    fail<ValueError>(args.op, "the sizes must fit in int64", std::string(what) + " overflows", at);
+    fail<ValueError>(args.op, "the sizes must fit in int64", std::string(what) + " " + text(v), at);
   return static_cast<std::int64_t>(v);
 }
 
