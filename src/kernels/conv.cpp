@@ -225,6 +225,36 @@ Tensor weight_product(const ConvShape& s, const Tensor& columns, const Tensor& i
   return gw;
 }
 
+Tensor channel_sum(const Tensor& g) {
+  const Shape& shape = g.shape();
+  const std::int64_t batch = shape[0], channels = shape[1], positions = shape[2] * shape[3];
+  Tensor sums = detail::new_tensor({channels}, g.dtype());
+  detail::dispatch_floating(g.dtype(), [&]<class T>() {
+    const T* in = g.data<T>();
+    T* out = sums.data<T>();
+    parallel::for_chunks(
+        channels, 1,
+        [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t c = begin; c < end; ++c) {
+            double total = 0.0;
+            for (std::int64_t n = 0; n < batch; ++n) {
+              // Eight independent sums, so the loop vectorises without reassociating a single sum.
+              const T* row = in + (n * channels + c) * positions;
+              T lanes[8] = {};
+              std::int64_t p = 0;
+              for (; p + 8 <= positions; p += 8)
+                for (int k = 0; k < 8; ++k) lanes[k] += row[p + k];
+              for (; p < positions; ++p) lanes[0] += row[p];
+              for (T lane : lanes) total += static_cast<double>(lane);
+            }
+            out[c] = static_cast<T>(total);
+          }
+        },
+        batch * positions);
+  });
+  return sums;
+}
+
 Tensor im2col(const ConvShape& s, const Tensor& image) {
   const std::int64_t rows = s.image_channels * s.kernel_h * s.kernel_w, positions = s.positions();
   Tensor columns = detail::new_tensor({s.batch, rows, positions}, image.dtype());

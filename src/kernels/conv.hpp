@@ -53,6 +53,10 @@ Tensor image_product(const ConvShape& shape, const Tensor& columns, const Tensor
 // [column_channels, image_channels / groups, kernel_h, kernel_w] = Σ_n columns_n · im2col(image_n)ᵀ.
 Tensor weight_product(const ConvShape& shape, const Tensor& columns, const Tensor& image);
 
+// [C] = Σ over the batch and the positions of g [N, C, H, W]: the bias gradient. Each channel is summed
+// in one fixed order (eight running sums per row, rows added in double), whatever the thread count.
+Tensor channel_sum(const Tensor& g);
+
 // [N, image_channels · kernel_h · kernel_w, column_h · column_w]: im2col of each image.
 Tensor im2col(const ConvShape& shape, const Tensor& image);
 // [N, image_channels, image_h, image_w]: col2im, the adjoint of im2col (overlapping taps add up).

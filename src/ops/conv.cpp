@@ -93,7 +93,7 @@ Tensor convolution(std::string_view op, const ConvShape& s, bool transposed, con
               0, transposed ? kernels::columns_product(s, gy, weight, {}) : kernels::image_product(s, gy, weight, {}));
         if (bw.needs_grad(1))
           bw.accumulate(1, transposed ? kernels::weight_product(s, x, gy) : kernels::weight_product(s, gy, x));
-        if (bw.num_inputs() == 3 && bw.needs_grad(2)) bw.accumulate(2, sum(gy, {0, 2, 3}));
+        if (bw.num_inputs() == 3 && bw.needs_grad(2)) bw.accumulate(2, kernels::channel_sum(gy));
       },
       at)[0];
 }
