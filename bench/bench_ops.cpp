@@ -22,6 +22,7 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
+#include "conv_layers.hpp"
 #include "loops.hpp"
 #include "split.hpp"
 
@@ -401,6 +402,28 @@ void mlp_step_ours(benchmark::State& state, int threads) {
   state.counters["system_allocs_per_step"] = static_cast<double>(after.from_os - before.from_os) / steps;
 }
 
+// --- the two convolutions of the reference CNN (bench/conv_layers.hpp), forward and backward
+
+void conv_step_ours(benchmark::State& state, bench::ConvLayer layer, int threads) {
+  tg::set_num_threads(threads);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
+  tg::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0, 50);
+  tg::Tensor w = input({layer.out, layer.in, 3, 3}, -bound, bound, 51);
+  tg::Tensor b = input({layer.out}, -bound, bound, 52);
+  const tg::Tensor gy = input({64, layer.out, layer.size, layer.size}, -1.0, 1.0, 53);
+  if (layer.input_grad) x.requires_grad_();
+  w.requires_grad_();
+  b.requires_grad_();
+  for (auto _ : state) {
+    tg::conv2d(x, w, b, {.padding = 1}).backward(gy);
+    benchmark::DoNotOptimize(w.grad().data<float>());
+    w.zero_grad();
+    b.zero_grad();
+    x.zero_grad();
+  }
+  state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // --- an RNN over 10^5 steps: slices of one leaf against separate leaves (Backward::accumulate_region)
 
 enum class RnnRead { narrow, select, leaves };
@@ -542,6 +565,8 @@ void register_all() {
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
     register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/ours", pool_cnn_ours, t);
     register_benchmark("batch_norm_64x32x28x28_train" + threads + "/ours", batch_norm_ours, t);
+    for (const bench::ConvLayer& layer : bench::conv_layers)
+      register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/ours", conv_step_ours, layer, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);

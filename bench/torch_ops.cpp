@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "conv_layers.hpp"
+
 namespace {
 
 constexpr std::int64_t big = std::int64_t{4} << 20;
@@ -224,6 +226,25 @@ void gemm(benchmark::State& state, GemmShape s, std::string variant, int threads
       benchmark::Counter(2.0 * static_cast<double>(s.m * s.k * s.n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The two convolutions of the reference CNN (bench/conv_layers.hpp), as bench_ops' conv_step_ours.
+void conv_step(benchmark::State& state, bench::ConvLayer layer, int threads) {
+  set_threads(threads);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
+  torch::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0);
+  torch::Tensor w = input({layer.out, layer.in, 3, 3}, -bound, bound).requires_grad_();
+  torch::Tensor b = input({layer.out}, -bound, bound).requires_grad_();
+  const torch::Tensor gy = input({64, layer.out, layer.size, layer.size}, -1.0, 1.0);
+  if (layer.input_grad) x.requires_grad_();
+  for (auto _ : state) {
+    torch::conv2d(x, w, b, 1, 1).backward(gy);
+    benchmark::DoNotOptimize(w.grad().data_ptr<float>());
+    w.mutable_grad() = torch::Tensor();
+    b.mutable_grad() = torch::Tensor();
+    if (layer.input_grad) x.mutable_grad() = torch::Tensor();
+  }
+  state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <class Function, class... Args>
 void register_benchmark(const std::string& name, Function function, Args... args) {
   benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
@@ -245,6 +266,8 @@ void register_all() {
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/libtorch", mlp_step, t);
     register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/libtorch", pool_cnn, t);
     register_benchmark("batch_norm_64x32x28x28_train" + threads + "/libtorch", batch_norm_train, t);
+    for (const bench::ConvLayer& layer : bench::conv_layers)
+      register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/libtorch", conv_step, layer, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is

@@ -47,6 +47,22 @@ ThreadSetting& setting() {
 
 int from_environment() { return parallel::threads_from_environment(std::getenv("TAPEGRAD_NUM_THREADS")); }
 
+// Is this thread running a chunk of a parallel region (Note [Nested regions])?
+thread_local bool inside_region = false;
+
+// Marks the thread as inside a region for the life of one task, restoring what it was (a task may
+// also end by an exception).
+class RegionMark {
+ public:
+  RegionMark() : outer_(inside_region) { inside_region = true; }
+  ~RegionMark() { inside_region = outer_; }
+  RegionMark(const RegionMark&) = delete;
+  RegionMark& operator=(const RegionMark&) = delete;
+
+ private:
+  bool outer_;
+};
+
 }  // namespace
 
 void set_num_threads(int n, std::source_location at) {
@@ -93,7 +109,7 @@ void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std
   if (n <= 0) return;
   grain = std::max<std::int64_t>(grain, 1);
   const std::int64_t chunks = (n + grain - 1) / grain;
-  if (chunks == 1 || n * cost_per_item < serial_threshold || num_threads() == 1 || tsan_build) {
+  if (chunks == 1 || n * cost_per_item < serial_threshold || inside_region || num_threads() == 1 || tsan_build) {
     for (std::int64_t c = 0; c < chunks; ++c) body(c * grain, std::min(n, (c + 1) * grain));
     return;
   }
@@ -103,6 +119,7 @@ void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std
     tbb::parallel_for(
         tbb::blocked_range<std::int64_t>(0, chunks, 1),
         [&](const tbb::blocked_range<std::int64_t>& r) {
+          const RegionMark mark;
           for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c * grain, std::min(n, (c + 1) * grain));
         },
         tbb::simple_partitioner());

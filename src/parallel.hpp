@@ -11,6 +11,11 @@
 // a thread inside a kernel of one shard's backward could start another shard's backward on the same
 // thread and tape: "backward inside a backward", or a deadlock on a lock the first one holds (a leaf's
 // gradient lock, Note [Leaf gradients]).
+//
+// Note [Nested regions]: a region started inside a chunk of another region that runs in parallel runs
+// its chunks on the calling thread, as ATen's parallel_for does: the outer region already keeps the
+// threads busy (a convolution's images, each a GEMM), and a parallel region per inner call only adds
+// scheduling. The chunks are the same, so the results are too (Note [Deterministic chunking]).
 #pragma once
 
 #include <cstdint>
@@ -29,8 +34,8 @@ int num_threads();
 int threads_from_environment(const char* text);
 
 // Runs body(begin, end) over [0, n) in chunks of `grain` (the last may be shorter). Chunks are the
-// same whatever the thread count; they run in parallel when n * cost_per_item >= serial_threshold
-// and more than one thread is allowed.
+// same whatever the thread count; they run in parallel when n * cost_per_item >= serial_threshold,
+// more than one thread is allowed and no parallel region encloses the call (Note [Nested regions]).
 void for_chunks(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& body,
                 std::int64_t cost_per_item = 1);
 

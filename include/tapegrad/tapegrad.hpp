@@ -44,3 +44,5 @@
 #include "tapegrad/nn/dropout.hpp"
 #include "tapegrad/nn/embedding.hpp"
 #include "tapegrad/nn/loss.hpp"
+#include "tapegrad/ops/conv.hpp"
+#include "tapegrad/nn/conv.hpp"
