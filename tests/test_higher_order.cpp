@@ -204,3 +204,14 @@ TEST_CASE("a 10^6-op chain runs forward and backward on an 8 MiB stack; the tape
   CHECK(after_backward == 0);
   CHECK(after_drop == 0);
 }
+
+TEST_CASE("second derivatives of silu and softplus are right at exactly 0 (their sigmoid was differentiated through |x|)") {
+  // silu''(0) = 2 σ'(0) = 0.5 and softplus''(0) = σ'(0) = 0.25; both came out wrong (0.25 and 0) at x = 0.
+  for (auto [f, expected] : std::vector<std::pair<Tensor (*)(const Tensor&), double>>{
+           {[](const Tensor& x) { return silu(x); }, 0.5}, {[](const Tensor& x) { return softplus(x); }, 0.25}}) {
+    Tensor x = zeros({1}, float64).requires_grad_();
+    Tensor g = grad({sum(f(x))}, {x}, {}, true, true)[0];
+    Tensor h = grad({sum(g)}, {x})[0];
+    CHECK(h.item() == doctest::Approx(expected).epsilon(1e-12));
+  }
+}

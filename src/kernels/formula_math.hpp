@@ -13,6 +13,7 @@ namespace math {
 namespace adl {
 template <class C, class T> T select_batch(const C& condition, const T& a, const T& b) { return select(condition, a, b); }
 template <class T> auto isnan_batch(const T& x) { return isnan(x); }
+template <class T> T sigmoid_op(const T& x) { return sigmoid(x); }  // a formula over tensors: its sigmoid op
 }  // namespace adl
 template <class C, class T> T select(const C& condition, const T& a, const T& b) {
   if constexpr (std::is_arithmetic_v<C>) return condition ? a : b;
@@ -48,6 +49,18 @@ TAPEGRAD_MATH_UNARY(sin)
 TAPEGRAD_MATH_UNARY(sqrt)
 TAPEGRAD_MATH_UNARY(tanh)
 #undef TAPEGRAD_MATH_UNARY
+// The logistic function, with exp of a non-positive number only, so large |x| neither overflows nor loses
+// the tail. Over tensors (Note [Formulas over tensors]) it is the sigmoid op itself: the formula's
+// |x| has derivative 0 at 0, so a formula that differentiates sigmoid through it (silu, softplus at
+// create_graph) would get the second derivative at 0 wrong.
+template <class T> T sigmoid(const T& x) {
+  if constexpr (requires { T::records_ops; }) {
+    return adl::sigmoid_op(x);
+  } else {
+    T e = exp(-abs(x));
+    return select(x >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
+  }
+}
 // With IEEE's two cases where a NaN operand gives a number, x^0 = 1 and 1^y = 1, as std::pow and
 // torch.pow have them (xsimd::pow does not).
 template <class T> T pow(const T& a, const T& b) {

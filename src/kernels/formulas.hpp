@@ -121,11 +121,7 @@ struct Sigmoid {
   static constexpr std::string_view name = "sigmoid";
   static constexpr Domain domain{-4.0, 4.0};
   static constexpr unsigned saves = saves_y;
-  // exp of a non-positive number only, so large |x| neither overflows nor loses the tail.
-  template <class T> static T forward(T x, const Params&) {
-    T e = math::exp(-math::abs(x));
-    return math::select(x >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
-  }
+  template <class T> static T forward(T x, const Params&) { return math::sigmoid(x); }
   template <class T> static T backward(T, T y, T gy, const Params&) { return gy * y * (T(1) - y); }
 };
 struct Relu {
@@ -153,9 +149,9 @@ struct Silu {
   static constexpr std::string_view name = "silu";
   static constexpr Domain domain{-4.0, 4.0};
   static constexpr unsigned saves = saves_x;
-  template <class T> static T forward(T x, const Params& p) { return x * Sigmoid::forward(x, p); }
-  template <class T> static T backward(T x, T, T gy, const Params& p) {
-    T s = Sigmoid::forward(x, p);
+  template <class T> static T forward(T x, const Params&) { return x * math::sigmoid(x); }
+  template <class T> static T backward(T x, T, T gy, const Params&) {
+    T s = math::sigmoid(x);
     return gy * s * (T(1) + x * (T(1) - s));
   }
 };
@@ -190,7 +186,7 @@ struct Softplus {  // a: beta, b: threshold
   }
   template <class T> static T backward(T x, T, T gy, const Params& p) {
     T bx = T(p.a) * x;
-    return math::select(bx > T(p.b), gy, gy * Sigmoid::forward(bx, p));
+    return math::select(bx > T(p.b), gy, gy * math::sigmoid(bx));
   }
 };
 struct Clamp {  // a: low, b: high (±inf for one-sided); a NaN bound gives NaN, like torch.clamp

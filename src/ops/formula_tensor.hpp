@@ -61,6 +61,7 @@ inline Sym tanh(const Sym& x) { return tapegrad::tanh(x.t); }
 inline Sym abs(const Sym& x) { return tapegrad::abs(x.t); }
 inline Sym pow(const Sym& a, const Sym& b) { return tapegrad::pow(a.t, b.t); }
 inline Sym erf(const Sym& x) { return tapegrad::erf(x.t); }
+inline Sym sigmoid(const Sym& x) { return tapegrad::sigmoid(x.t); }
 
 // The result of a formula as a gradient of `shape` (a formula may return a constant, e.g. T(0)).
 inline Tensor as_gradient(const Sym& r, const Shape& shape) {
