@@ -33,7 +33,9 @@ std::vector<ModelInfo> models() {
          return std::make_unique<nn::Sequential>(nn::Linear(12, 16), [](const Tensor& x) { return relu(x); },
                                                  nn::Linear(16, 8), [](const Tensor& x) { return tanh(x); },
                                                  nn::Linear(8, 5));
-       }},
+       },
+       {},
+       false},
       {"mlp_batchnorm", mlp_batchnorm, {}, false},  // PyTorch's running statistics, in evaluation
       {"mlp_batchnorm_train", mlp_batchnorm, {}, true},
   };

@@ -29,7 +29,7 @@ void linear_layers(std::vector<test::LayerInfo>& rows) {
                   {{"weight", {4, 3}}, {"bias", {4}}}});
   rows.push_back({"Linear(3, 2, bias=false) on [2, 4, 3]", [] { return std::make_unique<nn::Linear>(3, 2, false); },
                   {{2, 4, 3}}, {}, {}, {{"weight", {2, 3}}}});
-  rows.push_back({"Linear(3, 2) unbatched", [] { return std::make_unique<nn::Linear>(3, 2); }, {{3}}});
+  rows.push_back({"Linear(3, 2) unbatched", [] { return std::make_unique<nn::Linear>(3, 2); }, {{3}}, {}, {}, {}});
   rows.push_back({"Bilinear(3, 2, 4)", [] { return std::make_unique<nn::Bilinear>(3, 2, 4); }, {{5, 3}, {5, 2}}, {},
                   [](nn::Module& m, const std::vector<Tensor>& xs) {
                     return std::vector<Tensor>{static_cast<nn::Bilinear&>(m)(xs[0], xs[1])};
