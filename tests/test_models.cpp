@@ -26,6 +26,23 @@ std::unique_ptr<nn::Module> mlp_batchnorm() {
                                           nn::Linear(8, 3));
 }
 
+// The reference CNN's structure at a fixture's size: conv, batch norm, relu, max pool, twice, then
+// fc-relu-dropout-fc.
+struct SmallCnn : nn::Module {
+  nn::Conv2d& conv1 = register_module("conv1", nn::Conv2d(1, 4, 3, {.padding = 1}));
+  nn::BatchNorm2d& bn1 = register_module("bn1", nn::BatchNorm2d(4));
+  nn::Conv2d& conv2 = register_module("conv2", nn::Conv2d(4, 6, 3, {.padding = 1}));
+  nn::BatchNorm2d& bn2 = register_module("bn2", nn::BatchNorm2d(6));
+  nn::Linear& fc1 = register_module("fc1", nn::Linear(6 * 3 * 3, 8));
+  nn::Dropout& drop = register_module("drop", nn::Dropout(0.5));
+  nn::Linear& fc2 = register_module("fc2", nn::Linear(8, 5));
+  Tensor forward(const Tensor& x) override {
+    Tensor h = max_pool2d(relu(bn1(conv1(x))), 2);
+    h = max_pool2d(relu(bn2(conv2(h))), 2);
+    return fc2(drop(relu(fc1(h.flatten(1)))));
+  }
+};
+
 std::vector<ModelInfo> models() {
   return {
       {"mlp",
@@ -38,6 +55,7 @@ std::vector<ModelInfo> models() {
        false},
       {"mlp_batchnorm", mlp_batchnorm, {}, false},  // PyTorch's running statistics, in evaluation
       {"mlp_batchnorm_train", mlp_batchnorm, {}, true},
+      {"cnn", [] { return std::make_unique<SmallCnn>(); }, {}, false},
   };
 }
 

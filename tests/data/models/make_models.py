@@ -46,7 +46,53 @@ def mlp_batchnorm(training):
     return model, [(5, 6)]
 
 
-MODELS = {"mlp": mlp, "mlp_batchnorm": lambda: mlp_batchnorm(False), "mlp_batchnorm_train": lambda: mlp_batchnorm(True)}
+def cnn():
+    # The reference CNN's structure at a fixture's size, in evaluation (batch norm on its running
+    # statistics, dropout off). The C++ twin is SmallCnn in tests/test_models.cpp.
+    class SmallCnn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.bn1 = torch.nn.BatchNorm2d(4)
+            self.conv2 = torch.nn.Conv2d(4, 6, 3, padding=1)
+            self.bn2 = torch.nn.BatchNorm2d(6)
+            self.fc1 = torch.nn.Linear(6 * 3 * 3, 8)
+            self.drop = torch.nn.Dropout(0.5)
+            self.fc2 = torch.nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = torch.nn.functional.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
+            x = torch.nn.functional.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+            return self.fc2(self.drop(torch.relu(self.fc1(x.flatten(1)))))
+
+    model = SmallCnn()
+    with torch.no_grad():
+        for bn in (model.bn1, model.bn2):
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+        for _ in range(3):
+            model(torch.rand(4, 1, 12, 12) * 3 - 1)
+    model.eval()
+    return model, [(3, 1, 12, 12)]
+
+
+def row_reader(kind):
+    # An LSTM or GRU (2 layers, bidirectional, batch_first) reading 6 steps of 5 features, then fc on
+    # the last step. The C++ twin is RowReader in tests/test_models.cpp.
+    class RowReader(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = kind(5, 7, num_layers=2, batch_first=True, bidirectional=True)
+            self.fc = torch.nn.Linear(14, 3)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x)[0][:, -1])
+
+    return RowReader(), [(4, 6, 5)]
+
+
+MODELS = {"mlp": mlp, "mlp_batchnorm": lambda: mlp_batchnorm(False), "mlp_batchnorm_train": lambda: mlp_batchnorm(True),
+          "cnn": cnn, "lstm": lambda: row_reader(torch.nn.LSTM), "gru": lambda: row_reader(torch.nn.GRU)}
 
 
 def write(name, build, dtype):
