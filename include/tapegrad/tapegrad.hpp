@@ -16,6 +16,7 @@
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/rnn.hpp"
 #include "tapegrad/ops/shape.hpp"
 #include "tapegrad/random.hpp"
 #include "tapegrad/state_dict.hpp"
