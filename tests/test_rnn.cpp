@@ -147,6 +147,28 @@ TEST_CASE("the fused LSTM sequence gives the values and gradients of the same fo
   }
 }
 
+// Hidden size 0 (PyTorch allows it): empty states, and gradients (first order and recorded) of zeros
+// for the input. gru_cell split its gates by a piece size of 0 and raised from split.
+TEST_CASE("every cell takes hidden size 0, forward and backward, with and without create_graph") {
+  const std::vector<std::pair<std::string, MultiFunction>> cells{
+      {"rnn_tanh_cell", [](auto& v) { return one(rnn_tanh_cell(v[0], {}, v[1], v[2])); }},
+      {"rnn_relu_cell", [](auto& v) { return one(rnn_relu_cell(v[0], {}, v[1], v[2])); }},
+      {"gru_cell", [](auto& v) { return one(gru_cell(v[0], {}, v[1], v[2])); }},
+      {"lstm_cell", [](auto& v) { return one(lstm_cell(v[0], {}, v[1], v[2]).h); }},
+      {"lstm_sequence", [](auto& v) { return one(lstm_sequence(unsqueeze(v[0], 0), {}, v[1], v[2]).output); }}};
+  for (const auto& [name, f] : cells) {
+    for (bool create_graph : {false, true}) {
+      INFO(name << ", create_graph " << create_graph);
+      std::vector<Tensor> v{sample({2, 3}), sample({0, 3}), sample({0, 0})};
+      Tensor y = f(v)[0];
+      CHECK(y.shape().back() == 0);
+      CHECK(y.numel() == 0);
+      Tensor gx = grad({sum(y) + sum(v[0])}, {v[0]}, {}, false, create_graph)[0];
+      test::check_close(gx, std::vector<double>(6, 1.0));
+    }
+  }
+}
+
 namespace bad_input {
 namespace {
 

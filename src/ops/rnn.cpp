@@ -83,6 +83,11 @@ Tensor affine(const Tensor& x, const Tensor& w, const Tensor& b) {
   return b.defined() ? y + b : y;
 }
 
+// The gates of [N, G*H] as G pieces [N, H] (by sizes: a piece size of 0 is refused, hidden 0 is not).
+std::vector<Tensor> split_gates(const Tensor& gates, std::int64_t count, std::int64_t hidden) {
+  return split(gates, std::vector<std::int64_t>(static_cast<std::size_t>(count), hidden), 1);
+}
+
 Tensor batched(const Tensor& t, bool unbatched) { return unbatched && t.defined() ? unsqueeze(t, 0) : t; }
 
 Tensor rnn_cell(std::string_view op, bool relu_activation, const Tensor& x_in, const Tensor& h_in,
@@ -122,8 +127,8 @@ Tensor gru_cell(const Tensor& x_in, const Tensor& h_in, const Tensor& w_ih, cons
   const bool unbatched = x_in.dim() == 1;
   Tensor x = batched(x_in, unbatched);
   Tensor h = h_in.defined() ? batched(h_in, unbatched) : zeros({x.shape()[0], sizes.hidden}, x.dtype(), at);
-  std::vector<Tensor> gx = split(affine(x, w_ih, b_ih), sizes.hidden, 1);
-  std::vector<Tensor> gh = split(affine(h, w_hh, b_hh), sizes.hidden, 1);
+  std::vector<Tensor> gx = split_gates(affine(x, w_ih, b_ih), 3, sizes.hidden);
+  std::vector<Tensor> gh = split_gates(affine(h, w_hh, b_hh), 3, sizes.hidden);
   Tensor r = sigmoid(gx[0] + gh[0]);
   Tensor z = sigmoid(gx[1] + gh[1]);
   Tensor n = tanh(gx[2] + r * gh[2]);
@@ -156,7 +161,7 @@ void lstm_backward_recorded(Backward& bw, bool reverse) {
   Tensor h = h0, c = c0;
   for (std::int64_t s = 0; s < steps; ++s) {
     const std::int64_t t = reverse ? steps - 1 - s : s;
-    std::vector<Tensor> gates = split(select(projected, 0, t) + matmul(h, transpose(w_hh, 0, 1)), hidden, 1);
+    std::vector<Tensor> gates = split_gates(select(projected, 0, t) + matmul(h, transpose(w_hh, 0, 1)), 4, hidden);
     Step& step = saved_steps[static_cast<std::size_t>(t)];
     step = {h, c, sigmoid(gates[0]), sigmoid(gates[1]), tanh(gates[2]), sigmoid(gates[3]), Tensor()};
     c = step.f * c + step.i * step.g;
