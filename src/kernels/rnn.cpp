@@ -2,8 +2,6 @@
 // (Note [Kernels per instruction set]); the products are plain loops the compiler vectorises.
 #include "kernels/rnn.hpp"
 
-#include <vector>
-
 #include "kernels/formulas.hpp"
 #include "kernels/simd_table.hpp"
 #include "parallel.hpp"
@@ -50,19 +48,19 @@ void lstm_gates_backward(std::int64_t n, std::int64_t h, const T* gates, const T
                          const T* gh, const T* gy_out, T* gc, T* d_gates) {
   parallel::for_chunks(n, rows_per_chunk, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
-      const T* i = gates + r * 4 * h;
-      const T* f = i + h;
-      const T* g = i + 2 * h;
-      const T* o = i + 3 * h;
-      const T* cp = c_prev + r * h;
-      const T* tc = tanh_c + r * h;
-      const T* ghr = gh + r * h;
-      const T* gyr = gy_out + r * h;
-      T* gcr = gc + r * h;
-      T* di = d_gates + r * 4 * h;
-      T* df = di + h;
-      T* dg = di + 2 * h;
-      T* d_o = di + 3 * h;
+      const T* __restrict i = gates + r * 4 * h;
+      const T* __restrict f = i + h;
+      const T* __restrict g = i + 2 * h;
+      const T* __restrict o = i + 3 * h;
+      const T* __restrict cp = c_prev + r * h;
+      const T* __restrict tc = tanh_c + r * h;
+      const T* __restrict ghr = gh + r * h;
+      const T* __restrict gyr = gy_out + r * h;
+      T* __restrict gcr = gc + r * h;
+      T* __restrict di = d_gates + r * 4 * h;
+      T* __restrict df = di + h;
+      T* __restrict dg = di + 2 * h;
+      T* __restrict d_o = di + 3 * h;
       for (std::int64_t j = 0; j < h; ++j) {
         const T g_h = ghr[j] + gyr[j];
         const T g_c = gcr[j] + g_h * o[j] * (T(1) - tc[j] * tc[j]);
@@ -77,13 +75,11 @@ void lstm_gates_backward(std::int64_t n, std::int64_t h, const T* gates, const T
 }
 
 template <class T>
-void sum_rows_into(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
-  std::vector<T> sums(static_cast<std::size_t>(cols), T(0));
+void add_rows_into(std::int64_t rows, std::int64_t cols, const T* __restrict x, T* __restrict y) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
-    for (std::int64_t j = 0; j < cols; ++j) sums[static_cast<std::size_t>(j)] += xr[j];
+    for (std::int64_t j = 0; j < cols; ++j) y[j] += xr[j];
   }
-  for (std::int64_t j = 0; j < cols; ++j) y[j] = sums[static_cast<std::size_t>(j)];
 }
 
 template void lstm_gates_forward<float>(std::int64_t, std::int64_t, float*, const float*, float*, float*, float*);
@@ -93,7 +89,7 @@ template void lstm_gates_backward<float>(std::int64_t, std::int64_t, const float
                                          const float*, const float*, float*, float*);
 template void lstm_gates_backward<double>(std::int64_t, std::int64_t, const double*, const double*, const double*,
                                           const double*, const double*, double*, double*);
-template void sum_rows_into<float>(std::int64_t, std::int64_t, const float*, float*);
-template void sum_rows_into<double>(std::int64_t, std::int64_t, const double*, double*);
+template void add_rows_into<float>(std::int64_t, std::int64_t, const float*, float*);
+template void add_rows_into<double>(std::int64_t, std::int64_t, const double*, double*);
 
 }  // namespace tapegrad::kernels

@@ -19,8 +19,8 @@ template <class T>
 void lstm_gates_backward(std::int64_t n, std::int64_t h, const T* gates, const T* c_prev, const T* tanh_c,
                          const T* gh, const T* gy_out, T* gc, T* d_gates);
 
-// y[j] = sum over the rows of x [rows, cols] of x[r, j], rows in order.
+// y[j] += x[0, j] + ... + x[rows - 1, j] for x [rows, cols], rows in order.
 template <class T>
-void sum_rows_into(std::int64_t rows, std::int64_t cols, const T* x, T* y);
+void add_rows_into(std::int64_t rows, std::int64_t cols, const T* x, T* y);
 
 }  // namespace tapegrad::kernels

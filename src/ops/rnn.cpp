@@ -219,12 +219,14 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
   const std::int64_t gate_step = batch * width, state_step = batch * hidden;
   detail::dispatch_floating(dtype, [&]<class T>() {
     T* g = gates.data<T>();
-    kernels::gemm(Trans::no, Trans::yes, steps * batch, width, features, T(1), x.data<T>(), features,
-                  wi.data<T>(), features, T(0), g, width);
+    // Every row starts as b_ih + b_hh; the GEMM adds X W_ihᵀ to it (beta 1).
     const T* bi = bias_i.data<T>();
     const T* bh = bias_h.data<T>();
-    for (std::int64_t r = 0; r < steps * batch; ++r)
-      for (std::int64_t j = 0; j < width; ++j) g[r * width + j] += bi[j] + bh[j];
+    for (std::int64_t j = 0; j < width; ++j) g[j] = bi[j] + bh[j];
+    for (std::int64_t r = 1; r < steps * batch; ++r)
+      std::memcpy(g + r * width, g, sizeof(T) * static_cast<std::size_t>(width));
+    kernels::gemm(Trans::no, Trans::yes, steps * batch, width, features, T(1), x.data<T>(), features,
+                  wi.data<T>(), features, T(1), g, width);
     for (std::int64_t s = 0; s < steps; ++s) {
       const std::int64_t t = reverse ? steps - 1 - s : s, prev = reverse ? t + 1 : t - 1;
       const T* h_prev = s == 0 ? h_first.data<T>() : y.data<T>() + prev * state_step;
@@ -248,6 +250,8 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
     const Tensor gy = contiguous_copy(bw.gy(0));
     Tensor gh = kernels::cast(bw.gy(1), gates.dtype()), gc = kernels::cast(bw.gy(2), gates.dtype());
     Tensor d = detail::new_tensor({steps, batch, width}, gates.dtype());
+    // The bias gradient, summed step by step while each step's rows of D are in cache.
+    Tensor gb = zeros({width}, gates.dtype());
     detail::dispatch_floating(gates.dtype(), [&]<class T>() {
       T* dp = d.data<T>();
       for (std::int64_t s = steps - 1; s >= 0; --s) {
@@ -256,6 +260,7 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
         kernels::lstm_gates_backward<T>(batch, hidden, gates.data<T>() + t * gate_step, c_prev,
                                         tanh_cells.data<T>() + t * state_step, gh.data<T>(),
                                         gy.data<T>() + t * state_step, gc.data<T>(), dp + t * gate_step);
+        kernels::add_rows_into<T>(batch, width, dp + t * gate_step, gb.data<T>());
         if (s > 0 || bw.needs_grad(1))  // gh = D_t W_hh
           kernels::gemm(Trans::no, Trans::no, batch, hidden, width, T(1), dp + t * gate_step, width, wh.data<T>(),
                         hidden, T(0), gh.data<T>(), hidden);
@@ -285,12 +290,8 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
                       width, y.data<T>() + (reverse ? state_step : 0), hidden, T(1), gw.data<T>(), hidden);
         bw.accumulate(4, gw);
       }
-      for (std::size_t k : {5u, 6u}) {
-        if (!bw.needs_grad(k)) continue;
-        Tensor gb = detail::new_tensor({width}, gates.dtype());
-        kernels::sum_rows_into<T>(rows, width, dp, gb.data<T>());
-        bw.accumulate(k, gb);
-      }
+      if (bw.needs_grad(5)) bw.accumulate(5, bw.needs_grad(6) ? kernels::cast(gb, gb.dtype()) : gb);
+      if (bw.needs_grad(6)) bw.accumulate(6, gb);  // its own tensor: no two gradients share a buffer
     });
   };
   std::vector<Tensor> outputs =
