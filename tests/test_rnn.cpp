@@ -47,21 +47,27 @@ std::vector<RnnOpInfo> rnn_op_infos() {
     add(name, [cell](auto& v) { return one(cell(v[0], v[1], v[2], v[3], v[4], v[5])); },
         {join({sample({3, 4}), sample({3, 5})}, cell_weights(1, 4, 5)),
          join({sample({4}), sample({5})}, cell_weights(1, 4, 5))});
-    add(std::string(name) + " without biases or state", [cell](auto& v) { return one(cell(v[0], {}, v[1], v[2], {}, {})); },
+    add(std::string(name) + " without biases or state",
+        [cell](auto& v) { return one(cell(v[0], {}, v[1], v[2], {}, {})); },
         {{sample({3, 4}), sample({5, 4}), sample({5, 5})}});
   }
-  add("lstm_cell", [](auto& v) {
+  add("lstm_cell",
+      [](auto& v) {
         auto [h, c] = lstm_cell(v[0], {v[1], v[2]}, v[3], v[4], v[5], v[6]);
         return std::vector<Tensor>{h, c};
       },
       {join({sample({3, 4}), sample({3, 5}), sample({3, 5})}, cell_weights(4, 4, 5)),
        join({sample({4}), sample({5}), sample({5})}, cell_weights(4, 4, 5))});
-  add("lstm_cell without biases or state", [](auto& v) {
+  add("lstm_cell without biases or state",
+      [](auto& v) {
         auto [h, c] = lstm_cell(v[0], {}, v[1], v[2]);
         return std::vector<Tensor>{h, c};
       },
       {{sample({2, 3}), sample({8, 3}), sample({8, 2})}});
-  add("lstm_cell h only (c zeros)", [](auto& v) { return one(lstm_cell(v[0], {v[1], {}}, v[2], v[3], v[4]).h); },
+  add("lstm_cell h only (c zeros)",
+      [](auto& v) {
+        return one(lstm_cell(v[0], {v[1], {}}, v[2], v[3], v[4]).h);
+      },
       {{sample({2, 3}), sample({2, 2}), sample({8, 3}), sample({8, 2}), sample({8})}});
   add("gru_cell", [](auto& v) { return one(gru_cell(v[0], v[1], v[2], v[3], v[4], v[5])); },
       {join({sample({3, 4}), sample({3, 5})}, cell_weights(3, 4, 5)),
@@ -70,21 +76,23 @@ std::vector<RnnOpInfo> rnn_op_infos() {
       {{sample({2, 3}), sample({6, 3}), sample({6, 2})}});
   // Five steps, batch 2, in 3, hidden 4; forward and reverse; every output used.
   for (bool reverse : {false, true}) {
-    add(std::string("lstm_sequence") + (reverse ? " reverse" : ""), [reverse](auto& v) {
+    add(std::string("lstm_sequence") + (reverse ? " reverse" : ""),
+        [reverse](auto& v) {
           auto [y, h, c] = lstm_sequence(v[0], {v[1], v[2]}, v[3], v[4], v[5], v[6], reverse);
           return std::vector<Tensor>{y, h, c};
         },
         {join({sample({5, 2, 3}), sample({2, 4}), sample({2, 4})}, cell_weights(4, 3, 4))});
   }
-  add("lstm_sequence output only, no state, no biases", [](auto& v) {
-        return one(lstm_sequence(v[0], {}, v[1], v[2]).output);
-      },
+  add("lstm_sequence output only, no state, no biases",
+      [](auto& v) { return one(lstm_sequence(v[0], {}, v[1], v[2]).output); },
       {{sample({6, 2, 3}), sample({12, 3}), sample({12, 3})}, {sample({1, 1, 2}), sample({8, 2}), sample({8, 2})}});
-  add("lstm_sequence h_n only", [](auto& v) { return one(lstm_sequence(v[0], {v[1], v[2]}, v[3], v[4]).h); },
-      {{sample({5, 2, 3}), sample({2, 4}), sample({2, 4}), sample({16, 3}), sample({16, 4})}});
-  add("lstm_sequence non-contiguous input", [](auto& v) {
-        return one(lstm_sequence(transpose(v[0], 0, 1), {}, v[1], v[2], v[3]).output);
+  add("lstm_sequence h_n only",
+      [](auto& v) {
+        return one(lstm_sequence(v[0], {v[1], v[2]}, v[3], v[4]).h);
       },
+      {{sample({5, 2, 3}), sample({2, 4}), sample({2, 4}), sample({16, 3}), sample({16, 4})}});
+  add("lstm_sequence non-contiguous input",
+      [](auto& v) { return one(lstm_sequence(transpose(v[0], 0, 1), {}, v[1], v[2], v[3]).output); },
       {{sample({2, 5, 3}), sample({12, 3}), sample({12, 3}), sample({12})}});
   return ops;
 }
@@ -179,11 +187,28 @@ Tensor w(std::int64_t rows, std::int64_t cols) { return zeros({rows, cols}); }
 void rnn_rows(Catalogue& row) {
   row.unwalked("LstmState");
   row.unwalked("LstmSequence");
-  row("rnn_tanh_cell", [] { rnn_tanh_cell(zeros({2, 5}), {}, w(4, 3), w(4, 4)); }, Expect::shape, "rnn_tanh_cell");
-  row("rnn_relu_cell", [] { rnn_relu_cell(x23(), zeros({3, 4}), w(4, 3), w(4, 4)); }, Expect::shape, "rnn_relu_cell");
-  row("gru_cell", [] { gru_cell(x23(), {}, w(12, 3), w(12, 4), zeros({16})); }, Expect::shape, "gru_cell");
-  row("lstm_cell", [] { lstm_cell(ints(), {}, w(16, 4), w(16, 4)); }, Expect::dtype, "lstm_cell");
-  row("lstm_sequence", [] { lstm_sequence(zeros({0, 2, 3}), {}, w(16, 3), w(16, 4)); }, Expect::shape, "lstm_sequence");
+  row(
+      "rnn_tanh_cell",
+      [] {
+        rnn_tanh_cell(zeros({2, 5}), {}, w(4, 3), w(4, 4));
+      },
+      Expect::shape, "rnn_tanh_cell");
+  row(
+      "rnn_relu_cell",
+      [] {
+        rnn_relu_cell(x23(), zeros({3, 4}), w(4, 3), w(4, 4));
+      },
+      Expect::shape, "rnn_relu_cell");
+  row(
+      "gru_cell", [] { gru_cell(x23(), {}, w(12, 3), w(12, 4), zeros({16})); }, Expect::shape, "gru_cell");
+  row(
+      "lstm_cell", [] { lstm_cell(ints(), {}, w(16, 4), w(16, 4)); }, Expect::dtype, "lstm_cell");
+  row(
+      "lstm_sequence",
+      [] {
+        lstm_sequence(zeros({0, 2, 3}), {}, w(16, 3), w(16, 4));
+      },
+      Expect::shape, "lstm_sequence");
 }
 
 Rows rows(&rnn_rows);

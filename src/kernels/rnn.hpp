@@ -16,8 +16,8 @@ void lstm_gates_forward(std::int64_t n, std::int64_t h, T* gates, const T* c_pre
 // and gy_out (that output gradient) add up; gc holds the gradient reaching c and is replaced by the
 // gradient of c_prev. Writes the gradient of the pre-activations into d_gates [n, 4h].
 template <class T>
-void lstm_gates_backward(std::int64_t n, std::int64_t h, const T* gates, const T* c_prev, const T* tanh_c,
-                         const T* gh, const T* gy_out, T* gc, T* d_gates);
+void lstm_gates_backward(std::int64_t n, std::int64_t h, const T* gates, const T* c_prev, const T* tanh_c, const T* gh,
+                         const T* gy_out, T* gc, T* d_gates);
 
 // y[j] += x[0, j] + ... + x[rows - 1, j] for x [rows, cols], rows in order.
 template <class T>

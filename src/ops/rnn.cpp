@@ -36,8 +36,7 @@ CellSizes check_weights(std::string_view op, std::int64_t gates, const Tensor& x
   for (const Tensor* t : {&w_ih, &w_hh, &b_ih, &b_hh})
     if (t->defined() && t->dtype() != x.dtype())
       fail<DTypeError>(op, "weights, biases and states must have the input's dtype",
-                       std::string(dtype_name(t->dtype())) + " for a " + std::string(dtype_name(x.dtype())) +
-                           " input",
+                       std::string(dtype_name(t->dtype())) + " for a " + std::string(dtype_name(x.dtype())) + " input",
                        at);
   const std::string g = std::to_string(gates);
   if (w_hh.dim() != 2 || w_hh.shape()[0] != gates * w_hh.shape()[1])
@@ -66,8 +65,7 @@ void check_state(std::string_view op, const char* name, const Tensor& state, con
                      std::string(name) + " " + to_string(state.shape()) + " for input " + to_string(x.shape()), at);
   if (state.dtype() != x.dtype())
     fail<DTypeError>(op, "weights, biases and states must have the input's dtype",
-                     std::string(dtype_name(state.dtype())) + " for a " + std::string(dtype_name(x.dtype())) +
-                         " input",
+                     std::string(dtype_name(state.dtype())) + " for a " + std::string(dtype_name(x.dtype())) + " input",
                      at);
 }
 
@@ -90,16 +88,18 @@ std::vector<Tensor> split_gates(const Tensor& gates, std::int64_t count, std::in
 
 Tensor batched(const Tensor& t, bool unbatched) { return unbatched && t.defined() ? unsqueeze(t, 0) : t; }
 
-Tensor rnn_cell(std::string_view op, bool relu_activation, const Tensor& x_in, const Tensor& h_in,
-                const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const Here& at) {
+Tensor rnn_cell(std::string_view op, bool relu_activation, const Tensor& x_in, const Tensor& h_in, const Tensor& w_ih,
+                const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const Here& at) {
   check_cell_input(op, x_in, at);
   const CellSizes sizes = check_weights(op, 1, x_in, w_ih, w_hh, b_ih, b_hh, at);
   check_state(op, "h", h_in, x_in, sizes.hidden, at);
   const bool unbatched = x_in.dim() == 1;
   Tensor x = batched(x_in, unbatched), h = batched(h_in, unbatched);
   Tensor pre = affine(x, w_ih, b_ih);
-  if (h.defined()) pre = pre + affine(h, w_hh, b_hh);
-  else if (b_hh.defined()) pre = pre + b_hh;
+  if (h.defined())
+    pre = pre + affine(h, w_hh, b_hh);
+  else if (b_hh.defined())
+    pre = pre + b_hh;
   Tensor y = relu_activation ? relu(pre) : tanh(pre);
   return unbatched ? squeeze(y, {0}) : y;
 }
@@ -225,8 +225,8 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
     for (std::int64_t j = 0; j < width; ++j) g[j] = bi[j] + bh[j];
     for (std::int64_t r = 1; r < steps * batch; ++r)
       std::memcpy(g + r * width, g, sizeof(T) * static_cast<std::size_t>(width));
-    kernels::gemm(Trans::no, Trans::yes, steps * batch, width, features, T(1), x.data<T>(), features,
-                  wi.data<T>(), features, T(1), g, width);
+    kernels::gemm(Trans::no, Trans::yes, steps * batch, width, features, T(1), x.data<T>(), features, wi.data<T>(),
+                  features, T(1), g, width);
     for (std::int64_t s = 0; s < steps; ++s) {
       const std::int64_t t = reverse ? steps - 1 - s : s, prev = reverse ? t + 1 : t - 1;
       const T* h_prev = s == 0 ? h_first.data<T>() : y.data<T>() + prev * state_step;
@@ -284,19 +284,18 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
         // The first step processed read h0; every other step read the output of its neighbour.
         Tensor gw = detail::new_tensor({width, hidden}, gates.dtype());
         const std::int64_t first = reverse ? steps - 1 : 0;
-        kernels::gemm(Trans::yes, Trans::no, width, hidden, batch, T(1), dp + first * gate_step, width,
-                      h0.data<T>(), hidden, T(0), gw.data<T>(), hidden);
-        kernels::gemm(Trans::yes, Trans::no, width, hidden, rows - batch, T(1), dp + (reverse ? 0 : gate_step),
-                      width, y.data<T>() + (reverse ? state_step : 0), hidden, T(1), gw.data<T>(), hidden);
+        kernels::gemm(Trans::yes, Trans::no, width, hidden, batch, T(1), dp + first * gate_step, width, h0.data<T>(),
+                      hidden, T(0), gw.data<T>(), hidden);
+        kernels::gemm(Trans::yes, Trans::no, width, hidden, rows - batch, T(1), dp + (reverse ? 0 : gate_step), width,
+                      y.data<T>() + (reverse ? state_step : 0), hidden, T(1), gw.data<T>(), hidden);
         bw.accumulate(4, gw);
       }
       if (bw.needs_grad(5)) bw.accumulate(5, bw.needs_grad(6) ? kernels::cast(gb, gb.dtype()) : gb);
       if (bw.needs_grad(6)) bw.accumulate(6, gb);  // its own tensor: no two gradients share a buffer
     });
   };
-  std::vector<Tensor> outputs =
-      record(op, {input, h0, c0, w_ih, w_hh, b_ih, b_hh}, {y, h_last, c_last},
-             {input, h0, c0, w_ih, w_hh, b_ih, b_hh, y}, std::move(backward), at);
+  std::vector<Tensor> outputs = record(op, {input, h0, c0, w_ih, w_hh, b_ih, b_hh}, {y, h_last, c_last},
+                                       {input, h0, c0, w_ih, w_hh, b_ih, b_hh, y}, std::move(backward), at);
   return {outputs[0], outputs[1], outputs[2]};
 }
 
@@ -328,8 +327,8 @@ LstmState lstm_cell(const Tensor& x_in, const LstmState& state, const Tensor& w_
   check_state("lstm_cell", "c", state.c, x_in, sizes.hidden, at);
   const bool unbatched = x_in.dim() == 1;
   Tensor x = unsqueeze(batched(x_in, unbatched), 0);
-  LstmSequence result = run_lstm("lstm_cell", x, batched(state.h, unbatched), batched(state.c, unbatched), w_ih,
-                                 w_hh, b_ih, b_hh, false, at);
+  LstmSequence result = run_lstm("lstm_cell", x, batched(state.h, unbatched), batched(state.c, unbatched), w_ih, w_hh,
+                                 b_ih, b_hh, false, at);
   LstmState next{result.h, result.c};
   if (unbatched) next = {squeeze(next.h, {0}), squeeze(next.c, {0})};
   scope.finish(std::vector<Tensor>{next.h, next.c});

@@ -12,11 +12,11 @@
 namespace tapegrad {
 
 // h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
-Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
-                     const Tensor& b_ih = {}, const Tensor& b_hh = {}, Here at = Here::current());
+Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih = {},
+                     const Tensor& b_hh = {}, Here at = Here::current());
 // h' = relu(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
-Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
-                     const Tensor& b_ih = {}, const Tensor& b_hh = {}, Here at = Here::current());
+Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih = {},
+                     const Tensor& b_hh = {}, Here at = Here::current());
 
 // The state of an LSTM: hidden h and cell c.
 struct LstmState {

@@ -1,0 +1,302 @@
+// Recurrent modules: parameters named and shaped as in PyTorch, forward through ops/rnn.hpp (the LSTM
+// layer through the fused lstm_sequence, RNN and GRU layers step by step through their cells).
+#include "tapegrad/nn/rnn.hpp"
+
+#include <cmath>
+#include <functional>
+
+#include "tapegrad/error.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/shape.hpp"
+#include "tapegrad/tape.hpp"
+
+namespace tapegrad::nn {
+
+namespace {
+
+const char* name_of(Nonlinearity n) { return n == Nonlinearity::tanh ? "tanh" : "relu"; }
+
+std::string flag(bool on) { return on ? "true" : "false"; }
+
+void check_size(const char* op, const char* what, std::int64_t size, std::int64_t minimum, const Here& at) {
+  if (size < minimum)
+    throw ValueError(op, std::string(what) + " must be at least " + std::to_string(minimum),
+                     std::string(what) + "=" + std::to_string(size), at);
+}
+
+// U(-1/sqrt(H), 1/sqrt(H)) for every parameter (torch.nn.RNNBase / RNNCellBase.reset_parameters).
+void uniform_init(const std::vector<Tensor*>& parameters, std::int64_t hidden, Generator* generator) {
+  const double bound = hidden > 0 ? 1.0 / std::sqrt(static_cast<double>(hidden)) : 0.0;
+  for (Tensor* p : parameters)
+    if (p->defined()) init::uniform_(*p, -bound, bound, generator);
+}
+
+Tensor bias_of(const Tensor* b) { return b ? *b : Tensor(); }
+
+// h_t = step(x_t, h_{t-1}) over x [L, N, in] in order (or reverse); a missing h0 is zeros.
+RecurrentBase::Pass run_steps(const Tensor& x, const Tensor& h0, bool reverse,
+                              const std::function<Tensor(const Tensor&, const Tensor&)>& step) {
+  const std::int64_t steps = x.shape()[0];
+  std::vector<Tensor> outputs(static_cast<std::size_t>(steps));
+  Tensor h = h0;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    const std::int64_t t = reverse ? steps - 1 - s : s;
+    h = step(select(x, 0, t), h);
+    outputs[static_cast<std::size_t>(t)] = h;
+  }
+  return {stack(outputs, 0), h, Tensor()};
+}
+
+std::string cell_repr(std::int64_t in, std::int64_t hidden, bool bias) {
+  return "input_size=" + std::to_string(in) + ", hidden_size=" + std::to_string(hidden) + ", bias=" + flag(bias);
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------- cells
+
+RNNCell::RNNCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Nonlinearity nonlinearity,
+                 Generator* generator, Here at)
+    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias), nonlinearity_(nonlinearity) {
+  check_size("RNNCell", "input_size", input_size, 0, at);
+  check_size("RNNCell", "hidden_size", hidden_size, 0, at);
+  weight_ih = register_parameter("weight_ih", empty({hidden_size, input_size}));
+  weight_hh = register_parameter("weight_hh", empty({hidden_size, hidden_size}));
+  bias_ih = register_parameter("bias_ih", bias ? empty({hidden_size}) : Tensor());
+  bias_hh = register_parameter("bias_hh", bias ? empty({hidden_size}) : Tensor());
+  reset_parameters(generator);
+}
+
+void RNNCell::reset_parameters(Generator* generator) {
+  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
+}
+
+Tensor RNNCell::operator()(const Tensor& x, const Tensor& h, Here at) {
+  ModuleCall call(*this, at);
+  return nonlinearity_ == Nonlinearity::tanh ? rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at)
+                                             : rnn_relu_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at);
+}
+
+Tensor RNNCell::forward(const Tensor& x) {
+  return nonlinearity_ == Nonlinearity::tanh ? rnn_tanh_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh)
+                                             : rnn_relu_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh);
+}
+
+std::string RNNCell::extra_repr() const {
+  return cell_repr(input_size_, hidden_size_, bias_) + ", nonlinearity=" + name_of(nonlinearity_);
+}
+
+LSTMCell::LSTMCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Generator* generator, Here at)
+    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias) {
+  check_size("LSTMCell", "input_size", input_size, 0, at);
+  check_size("LSTMCell", "hidden_size", hidden_size, 0, at);
+  weight_ih = register_parameter("weight_ih", empty({4 * hidden_size, input_size}));
+  weight_hh = register_parameter("weight_hh", empty({4 * hidden_size, hidden_size}));
+  bias_ih = register_parameter("bias_ih", bias ? empty({4 * hidden_size}) : Tensor());
+  bias_hh = register_parameter("bias_hh", bias ? empty({4 * hidden_size}) : Tensor());
+  reset_parameters(generator);
+}
+
+void LSTMCell::reset_parameters(Generator* generator) {
+  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
+}
+
+LstmState LSTMCell::operator()(const Tensor& x, const LstmState& state, Here at) {
+  ModuleCall call(*this, at);
+  return lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh, at);
+}
+
+Tensor LSTMCell::forward(const Tensor& x) { return lstm_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh).h; }
+
+std::string LSTMCell::extra_repr() const { return cell_repr(input_size_, hidden_size_, bias_); }
+
+GRUCell::GRUCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Generator* generator, Here at)
+    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias) {
+  check_size("GRUCell", "input_size", input_size, 0, at);
+  check_size("GRUCell", "hidden_size", hidden_size, 0, at);
+  weight_ih = register_parameter("weight_ih", empty({3 * hidden_size, input_size}));
+  weight_hh = register_parameter("weight_hh", empty({3 * hidden_size, hidden_size}));
+  bias_ih = register_parameter("bias_ih", bias ? empty({3 * hidden_size}) : Tensor());
+  bias_hh = register_parameter("bias_hh", bias ? empty({3 * hidden_size}) : Tensor());
+  reset_parameters(generator);
+}
+
+void GRUCell::reset_parameters(Generator* generator) {
+  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
+}
+
+Tensor GRUCell::operator()(const Tensor& x, const Tensor& h, Here at) {
+  ModuleCall call(*this, at);
+  return gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at);
+}
+
+Tensor GRUCell::forward(const Tensor& x) { return gru_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh); }
+
+std::string GRUCell::extra_repr() const { return cell_repr(input_size_, hidden_size_, bias_); }
+
+// --------------------------------------------------------------------------- layers
+
+RecurrentBase::RecurrentBase(std::string kind, std::int64_t gates, std::int64_t input_size, std::int64_t hidden_size,
+                             RecurrentOptions options, Here at)
+    : kind_(std::move(kind)), gates_(gates), input_size_(input_size), hidden_size_(hidden_size), options_(options) {
+  const char* op = kind_.c_str();
+  check_size(op, "input_size", input_size, 0, at);
+  check_size(op, "hidden_size", hidden_size, 1, at);
+  check_size(op, "num_layers", options.num_layers, 1, at);
+  if (!(options.dropout >= 0.0 && options.dropout <= 1.0))
+    throw ValueError(op, "dropout must be a probability in [0, 1]", "dropout=" + std::to_string(options.dropout), at);
+  const std::int64_t directions = options.bidirectional ? 2 : 1;
+  // Parameters are registered in PyTorch's order: per layer, per direction, w_ih w_hh b_ih b_hh.
+  std::vector<std::size_t> order;
+  for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
+    const std::int64_t in = layer == 0 ? input_size : directions * hidden_size;
+    for (std::int64_t d = 0; d < directions; ++d) {
+      const std::string suffix = "_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
+      Weights w;
+      w.w_ih = &register_parameter("weight_ih" + suffix, empty({gates * hidden_size, in}));
+      w.w_hh = &register_parameter("weight_hh" + suffix, empty({gates * hidden_size, hidden_size}));
+      if (options.bias) {
+        w.b_ih = &register_parameter("bias_ih" + suffix, empty({gates * hidden_size}));
+        w.b_hh = &register_parameter("bias_hh" + suffix, empty({gates * hidden_size}));
+      }
+      weights_.push_back(w);
+    }
+  }
+  reset_parameters(options.generator);
+}
+
+void RecurrentBase::reset_parameters(Generator* generator) {
+  for (const Weights& w : weights_) uniform_init({w.w_ih, w.w_hh, w.b_ih, w.b_hh}, hidden_size_, generator);
+}
+
+std::string RecurrentBase::extra_repr() const {
+  std::string s = std::to_string(input_size_) + ", " + std::to_string(hidden_size_);
+  if (options_.num_layers != 1) s += ", num_layers=" + std::to_string(options_.num_layers);
+  if (kind_ == "RNN" && options_.nonlinearity != Nonlinearity::tanh) s += ", nonlinearity=relu";
+  if (!options_.bias) s += ", bias=false";
+  if (options_.batch_first) s += ", batch_first=true";
+  if (options_.dropout != 0.0) s += ", dropout=" + std::to_string(options_.dropout);
+  if (options_.bidirectional) s += ", bidirectional=true";
+  return s;
+}
+
+LstmOutput RecurrentBase::run_layers(const Tensor& input, const Tensor& h0_in, const Tensor& c0_in, bool has_cell,
+                                     Here at) {
+  const char* op = kind_.c_str();
+  if (!input.defined()) throw ValueError(op, "the input must be defined", "an undefined tensor", at);
+  const DType dtype = weights_[0].w_ih->dtype();
+  if (input.dtype() != dtype)
+    throw DTypeError(
+        op, "the input must have the parameters' dtype",
+        std::string(dtype_name(input.dtype())) + " input, " + std::string(dtype_name(dtype)) + " parameters", at);
+  const char* layout = options_.batch_first ? "[N, L, input_size]" : "[L, N, input_size]";
+  if (input.dim() != 2 && input.dim() != 3)
+    throw ShapeError(op, std::string("the input must be ") + layout + " or unbatched [L, input_size]",
+                     "input " + to_string(input.shape()), at);
+  const bool unbatched = input.dim() == 2;
+  Tensor x = unbatched ? unsqueeze(input, 1, at) : options_.batch_first ? transpose(input, 0, 1, at) : input;
+  if (x.shape()[2] != input_size_)
+    throw ShapeError(op, "the input must have input_size = " + std::to_string(input_size_) + " features",
+                     "input " + to_string(input.shape()), at);
+  if (x.shape()[0] == 0)
+    throw ShapeError(op, "the sequence must have at least one step", "input " + to_string(input.shape()), at);
+  const std::int64_t directions = options_.bidirectional ? 2 : 1, batch = x.shape()[1];
+  const std::int64_t states = options_.num_layers * directions;
+  const Shape state_shape = unbatched ? Shape{states, hidden_size_} : Shape{states, batch, hidden_size_};
+  auto check_state = [&](const Tensor& s, const char* name) {
+    if (!s.defined()) return Tensor();
+    if (s.shape() != state_shape)
+      throw ShapeError(op, std::string(name) + " must have shape " + to_string(state_shape),
+                       std::string(name) + " " + to_string(s.shape()) + " for input " + to_string(input.shape()), at);
+    if (s.dtype() != dtype)
+      throw DTypeError(op, std::string(name) + " must have the parameters' dtype", std::string(dtype_name(s.dtype())),
+                       at);
+    return unbatched ? unsqueeze(s, 1, at) : s;
+  };
+  const Tensor h0 = check_state(h0_in, "h0"), c0 = check_state(c0_in, "c0");
+  std::vector<Tensor> hs, cs;
+  Tensor layer_input = x;
+  for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
+    std::vector<Tensor> outputs;
+    for (std::int64_t d = 0; d < directions; ++d) {
+      const std::int64_t index = layer * directions + d;
+      Pass pass = run(static_cast<std::size_t>(index), layer_input, h0.defined() ? select(h0, 0, index) : Tensor(),
+                      c0.defined() ? select(c0, 0, index) : Tensor(), d == 1);
+      outputs.push_back(pass.output);
+      hs.push_back(pass.h);
+      cs.push_back(pass.c);
+    }
+    layer_input = directions == 1 ? outputs[0] : concat(outputs, 2);
+    const double p = options_.dropout;
+    if (is_training() && p > 0.0 && layer + 1 < options_.num_layers) {
+      const Tensor keep = bernoulli(layer_input.shape(), 1.0 - p, dtype, options_.generator);
+      layer_input = p < 1.0 ? layer_input * keep * (1.0 / (1.0 - p)) : layer_input * keep;
+    }
+  }
+  LstmOutput result{layer_input, {stack(hs, 0), has_cell ? stack(cs, 0) : Tensor()}};
+  if (unbatched) {
+    result.output = squeeze(result.output, {1});
+    result.state.h = squeeze(result.state.h, {1});
+    if (has_cell) result.state.c = squeeze(result.state.c, {1});
+  } else if (options_.batch_first) {
+    result.output = transpose(result.output, 0, 1);
+  }
+  return result;
+}
+
+RNN::RNN(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions options, Here at)
+    : RecurrentBase("RNN", 1, input_size, hidden_size, options, at) {}
+
+RecurrentOutput RNN::operator()(const Tensor& input, const Tensor& h0, Here at) {
+  ModuleCall call(*this, at);
+  LstmOutput r = run_layers(input, h0, {}, false, at);
+  return {r.output, r.state.h};
+}
+
+Tensor RNN::forward(const Tensor& input) { return run_layers(input, {}, {}, false, Here::current()).output; }
+
+RecurrentBase::Pass RNN::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor&, bool reverse) {
+  const Weights& w = weights_[index];
+  const bool tanh_cell = options_.nonlinearity == Nonlinearity::tanh;
+  return run_steps(x, h0, reverse, [&](const Tensor& x_t, const Tensor& h) {
+    return tanh_cell ? rnn_tanh_cell(x_t, h, *w.w_ih, *w.w_hh, bias_of(w.b_ih), bias_of(w.b_hh))
+                     : rnn_relu_cell(x_t, h, *w.w_ih, *w.w_hh, bias_of(w.b_ih), bias_of(w.b_hh));
+  });
+}
+
+LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions options, Here at)
+    : RecurrentBase("LSTM", 4, input_size, hidden_size, options, at) {}
+
+LstmOutput LSTM::operator()(const Tensor& input, const LstmState& state, Here at) {
+  ModuleCall call(*this, at);
+  return run_layers(input, state.h, state.c, true, at);
+}
+
+Tensor LSTM::forward(const Tensor& input) { return run_layers(input, {}, {}, true, Here::current()).output; }
+
+RecurrentBase::Pass LSTM::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor& c0, bool reverse) {
+  const Weights& w = weights_[index];
+  LstmSequence r = lstm_sequence(x, {h0, c0}, *w.w_ih, *w.w_hh, bias_of(w.b_ih), bias_of(w.b_hh), reverse);
+  return {r.output, r.h, r.c};
+}
+
+GRU::GRU(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions options, Here at)
+    : RecurrentBase("GRU", 3, input_size, hidden_size, options, at) {}
+
+RecurrentOutput GRU::operator()(const Tensor& input, const Tensor& h0, Here at) {
+  ModuleCall call(*this, at);
+  LstmOutput r = run_layers(input, h0, {}, false, at);
+  return {r.output, r.state.h};
+}
+
+Tensor GRU::forward(const Tensor& input) { return run_layers(input, {}, {}, false, Here::current()).output; }
+
+RecurrentBase::Pass GRU::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor&, bool reverse) {
+  const Weights& w = weights_[index];
+  return run_steps(x, h0, reverse, [&](const Tensor& x_t, const Tensor& h) {
+    return gru_cell(x_t, h, *w.w_ih, *w.w_hh, bias_of(w.b_ih), bias_of(w.b_hh));
+  });
+}
+
+}  // namespace tapegrad::nn
