@@ -18,7 +18,10 @@
 
 #include <cmath>
 #include <exception>
+#include <mutex>
 #include <sstream>
+#include <string>
+#include <unordered_set>
 
 #include "internal.hpp"
 #include "tape_impl.hpp"
@@ -95,6 +98,7 @@ OpEvent& Boundary::push(std::string_view op, const std::source_location& at, Pha
   slot.ended = false;
   e.name = op;
   e.at = at;
+  e.module = current_module_name;
   e.phase = phase;
   e.depth = static_cast<int>(stack.open);
   e.parent = stack.open > 0 ? stack.slots[stack.open - 1].event.get() : nullptr;
@@ -138,6 +142,7 @@ void Boundary::close(OpEvent& e, int exceptions) noexcept {
 OpEvent& Boundary::open_backward(const Entry& entry) {
   OpEvent& e = push(entry.op(), entry.at(), Phase::backward, false);
   e.serial = entry.serial;
+  e.module = entry.module();
   for (const Output& o : entry.outputs()) e.inputs.push_back(o.grad);
   begin(e);
   return e;
@@ -283,5 +288,23 @@ void DetectAnomalyGuard::Checker::end(const OpEvent& e) {
 DetectAnomalyGuard::DetectAnomalyGuard() : guard_(checker_) { ++detail::anomaly_guards; }
 DetectAnomalyGuard::~DetectAnomalyGuard() { --detail::anomaly_guards; }
 bool is_anomaly_enabled() { return detail::anomaly_guards > 0; }
+
+// ------------------------------------------------------------------ module names
+
+namespace detail {
+TAPEGRAD_FAST_TLS thread_local std::string_view current_module_name = "";
+}  // namespace detail
+
+std::string_view current_module() { return detail::current_module_name; }
+
+// Names are interned once and never freed: a model has a few hundred modules at most, and tape
+// entries and listeners may hold a name after its module is gone.
+ModuleNameGuard::ModuleNameGuard(std::string_view name) : previous_(detail::current_module_name) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> names;
+  std::lock_guard lock(mutex);
+  detail::current_module_name = *names.emplace(name).first;
+}
+ModuleNameGuard::~ModuleNameGuard() { detail::current_module_name = previous_; }
 
 }  // namespace tapegrad

@@ -86,6 +86,8 @@ struct CallSite {
   const std::source_location* at = nullptr;
 };
 extern TAPEGRAD_FAST_TLS thread_local CallSite current_call;
+// current_module() (hooks.hpp): an interned name, "" outside modules.
+extern TAPEGRAD_FAST_TLS thread_local std::string_view current_module_name;
 
 struct Entry;
 // The op boundary's machinery (Note [Op boundary] in hooks.cpp). Only reached when a listener is

@@ -1,5 +1,6 @@
-// StateDict: a vector in insertion order. State dicts hold tens to hundreds of names and are read
-// once per load, so a linear find is simpler than an index beside the vector and as fast in practice.
+// StateDict: a vector in insertion order, with an index of the names beside it. Models hold tens to
+// hundreds of names, but a safetensors file may name millions of (empty) tensors: without the index,
+// loading one took a time quadratic in their number (test_safetensors_hostile.cpp).
 #include "tapegrad/state_dict.hpp"
 
 #include <algorithm>
@@ -16,23 +17,24 @@ void StateDict::insert(std::string name, Tensor tensor, Here at) {
   if (find(name)) detail::fail<ValueError>("StateDict::insert", "names must be unique", "'" + name + "' twice", at);
   if (!tensor.defined())
     detail::fail<ValueError>("StateDict::insert", "the tensor must be defined", "undefined for '" + name + "'", at);
+  index_.emplace(name, items_.size());
   items_.emplace_back(std::move(name), std::move(tensor));
 }
 
 void StateDict::set(std::string name, Tensor tensor, Here at) {
   if (!tensor.defined())
     detail::fail<ValueError>("StateDict::set", "the tensor must be defined", "undefined for '" + name + "'", at);
-  auto it = std::find_if(items_.begin(), items_.end(), [&](const Item& item) { return item.first == name; });
-  if (it != items_.end())
-    it->second = std::move(tensor);
-  else
+  if (auto it = index_.find(name); it != index_.end()) {
+    items_[it->second].second = std::move(tensor);
+  } else {
+    index_.emplace(name, items_.size());
     items_.emplace_back(std::move(name), std::move(tensor));
+  }
 }
 
 const Tensor* StateDict::find(const std::string& name) const {
-  for (const auto& item : items_)
-    if (item.first == name) return &item.second;
-  return nullptr;
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &items_[it->second].second;
 }
 
 const Tensor& StateDict::at(const std::string& name, Here at) const {
@@ -41,9 +43,12 @@ const Tensor& StateDict::at(const std::string& name, Here at) const {
 }
 
 bool StateDict::erase(const std::string& name) {
-  auto it = std::find_if(items_.begin(), items_.end(), [&](const Item& item) { return item.first == name; });
-  if (it == items_.end()) return false;
-  items_.erase(it);
+  const auto it = index_.find(name);
+  if (it == index_.end()) return false;
+  const std::size_t position = it->second;
+  index_.erase(it);
+  items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(position));
+  for (std::size_t i = position; i < items_.size(); ++i) index_[items_[i].first] = i;
   return true;
 }
 

@@ -76,6 +76,7 @@ struct Output {
 struct Site {
   std::string_view op;
   std::source_location at;
+  std::string_view module;  // interned (ModuleNameGuard): the module that ran the op, or ""
 };
 const Site* intern_site(std::string_view op, const std::source_location& at);
 
@@ -91,6 +92,7 @@ struct Entry {
 
   std::string_view op() const { return site->op; }
   const std::source_location& at() const { return site->at; }
+  std::string_view module() const { return site->module; }
 
   std::span<Edge> inputs() const { return {reinterpret_cast<Edge*>(tail), n_inputs}; }
   std::span<SavedTensor> saved() const {

@@ -152,16 +152,18 @@ struct SiteKey {
   const char* file;
   const char* function;
   std::uint_least32_t line, column;
+  const char* module;  // interned: compared by address
   bool operator==(const SiteKey&) const = default;
 };
 struct SiteHash {
   std::size_t operator()(const SiteKey& k) const {
-    return std::hash<std::string>()(k.op) ^ (std::hash<const void*>()(k.file) * 31) ^ (k.line * 131) ^ k.column;
+    return std::hash<std::string>()(k.op) ^ (std::hash<const void*>()(k.file) * 31) ^ (k.line * 131) ^ k.column ^
+           (std::hash<const void*>()(k.module) * 7);
   }
 };
-bool same_site(const Site& s, std::string_view op, const std::source_location& at) {
+bool same_site(const Site& s, std::string_view op, const std::source_location& at, std::string_view module) {
   return s.at.line() == at.line() && s.at.column() == at.column() && s.at.file_name() == at.file_name() &&
-         s.at.function_name() == at.function_name() && s.op == op;
+         s.at.function_name() == at.function_name() && s.module.data() == module.data() && s.op == op;
 }
 }  // namespace
 
@@ -170,14 +172,17 @@ const Site* intern_site(std::string_view op, const std::source_location& at) {
     const Site* site = nullptr;
   };
   TAPEGRAD_FAST_TLS thread_local Cached cache[64];
+  const std::string_view module = current_module_name;
   const std::size_t slot = (reinterpret_cast<std::uintptr_t>(op.data()) ^ (at.line() * 2654435761u) ^
-                            reinterpret_cast<std::uintptr_t>(at.file_name())) % 64;
-  if (cache[slot].site && same_site(*cache[slot].site, op, at)) return cache[slot].site;
+                            reinterpret_cast<std::uintptr_t>(at.file_name()) ^
+                            (reinterpret_cast<std::uintptr_t>(module.data()) >> 3)) % 64;
+  if (cache[slot].site && same_site(*cache[slot].site, op, at, module)) return cache[slot].site;
   static std::mutex mutex;
   static std::unordered_map<SiteKey, std::unique_ptr<Site>, SiteHash> sites;
   std::lock_guard lock(mutex);
-  auto [it, fresh] = sites.try_emplace(SiteKey{std::string(op), at.file_name(), at.function_name(), at.line(), at.column()});
-  if (fresh) it->second = std::make_unique<Site>(Site{it->first.op, at});
+  auto [it, fresh] = sites.try_emplace(
+      SiteKey{std::string(op), at.file_name(), at.function_name(), at.line(), at.column(), module.data()});
+  if (fresh) it->second = std::make_unique<Site>(Site{it->first.op, at, module});
   cache[slot].site = it->second.get();
   return cache[slot].site;
 }

@@ -9,13 +9,11 @@
 #include <random>
 #include <string>
 
-#include "helpers.hpp"
-
-#ifndef TAPEGRAD_SOURCE_DIR
-#error "tests/meson.build passes TAPEGRAD_SOURCE_DIR, the source tree, to find the fixtures"
-#endif
+#include "io_helpers.hpp"
 
 using namespace tapegrad;
+using io_test::bytes_of;
+using io_test::Folder;
 namespace fs = std::filesystem;
 
 namespace {
@@ -23,27 +21,6 @@ namespace {
 fs::path fixture(const std::string& name) {
   return fs::path(TAPEGRAD_SOURCE_DIR) / "tests" / "fixtures" / "npy" / name;
 }
-
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// A fresh folder per test case, removed with its contents at the end.
-struct Folder {
-  fs::path path;
-  Folder() {
-    static int count = 0;
-    path = fs::temp_directory_path() /
-           ("tapegrad-npy-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
-    fs::create_directories(path);
-  }
-  ~Folder() { fs::remove_all(path); }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return path / name;
-  }
-};
 
 // A version 1.0 file with the given header dict and data bytes (the header padded as numpy pads it).
 std::string npy(std::string dict, const std::string& data, int major = 1) {

@@ -33,3 +33,17 @@ Rows rows(&state_dict_rows);
 
 }  // namespace
 }  // namespace bad_input
+
+TEST_CASE("a StateDict finds names by its index after erase and set") {
+  StateDict d{{"a", zeros({1})}, {"b", zeros({2})}, {"c", zeros({3})}};
+  CHECK(d.erase("a"));
+  d.set("b", zeros({4}));
+  d.set("d", zeros({5}));
+  CHECK(d.keys() == std::vector<std::string>{"b", "c", "d"});
+  CHECK(d.at("b").shape() == Shape{4});
+  CHECK(d.at("c").shape() == Shape{3});
+  CHECK(d.at("d").shape() == Shape{5});
+  CHECK(d.erase("c"));
+  CHECK(d.at("d").shape() == Shape{5});
+  CHECK_THROWS_AS(d.insert("d", zeros({1})), ValueError);
+}

@@ -43,6 +43,9 @@ struct OpEvent {
   std::string_view name;
   // The user's call of the op (for a backward: the call of the forward op that recorded the entry).
   std::source_location at;
+  // The module whose forward ran the op, as its state_dict prefix ("encoder.fc1"; "" outside any
+  // module). For a backward: the module that ran the forward op. Valid for the program's lifetime.
+  std::string_view module;
   Phase phase = Phase::forward;
   // Open events enclosing this one on this thread: 0 for an op the user called, 1 for an op called
   // by that op's implementation or by a backward function, and so on. A profiler subtracts the time of
@@ -140,5 +143,22 @@ class DetectAnomalyGuard {
 
 // Is a DetectAnomalyGuard alive on this thread?
 bool is_anomaly_enabled();
+
+// The module running on this thread ("encoder.fc1"; "" outside any module). Ops report it in
+// OpEvent::module and tape entries keep it, so a backward is attributed to the module that recorded it.
+std::string_view current_module();
+
+// Makes `name` the current module while alive (nn::Module's call does this). The name is interned:
+// events and tape entries keep it for the program's lifetime. Guards nest.
+class ModuleNameGuard {
+ public:
+  explicit ModuleNameGuard(std::string_view name);
+  ~ModuleNameGuard();
+  ModuleNameGuard(const ModuleNameGuard&) = delete;
+  ModuleNameGuard& operator=(const ModuleNameGuard&) = delete;
+
+ private:
+  std::string_view previous_;
+};
 
 }  // namespace tapegrad

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,7 @@ class StateDict {
 
  private:
   std::vector<Item> items_;
+  std::unordered_map<std::string, std::size_t> index_;  // name -> position in items_
 };
 
 }  // namespace tapegrad

@@ -19,14 +19,8 @@
 // 3.0. load_npy checks the header against the file's size before it allocates, and reads the data
 // straight into the tensor. meson.build gives the xtensor dependency and XTENSOR_USE_XSIMD to this
 // unit, the tests and bench_xtensor only.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
+#include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -34,39 +28,19 @@
 #include <xtensor/xnpy.hpp>
 
 #include "internal.hpp"
+#include "io/common.hpp"
 #include "tapegrad/io.hpp"
 
 namespace tapegrad {
 
 namespace {
 
+using detail::in_quotes;
+
 constexpr std::string_view magic = "\x93NUMPY";
 // numpy.load refuses longer headers by default (max_header_size); 32 axes fit easily.
 constexpr std::size_t max_header_bytes = 10000;
 constexpr std::size_t max_rank = 32;  // numpy's NPY_MAXDIMS
-
-// Up to 60 characters of s, non-printable bytes as \xNN, for an error message.
-std::string excerpt(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (char c : s.substr(0, 60)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isprint(byte)) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 15];
-    }
-  }
-  return s.size() > 60 ? out + "..." : out;
-}
-
-std::string in_quotes(std::string_view s) {
-  std::string out(1, '\'');  // (built up, not "'" + ...: GCC 12 warns falsely of an overlap there)
-  out += excerpt(s);
-  return out += '\'';
-}
 
 // The header: a Python dict literal such as {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
 struct Header {
@@ -194,48 +168,31 @@ std::uint32_t little_endian(const unsigned char* bytes, int count) {
   return value;
 }
 
-std::string system_error() { return std::strerror(errno); }
-
-// IoError unless path could name a file: not empty, not a directory.
-void require_file_path(const char* op, const std::filesystem::path& path, const std::source_location& at) {
-  std::error_code error;
-  if (path.empty()) detail::fail<IoError>(op, "the path must name a file", "an empty path", at);
-  if (std::filesystem::is_directory(path, error))
-    detail::fail<IoError>(op, "the path must name a file", "a directory: " + path.string(), at);
-}
-
 }  // namespace
 
 Tensor load_npy(const std::filesystem::path& path, Here at) {
-  require_file_path("load_npy", path, at);
-  const std::string name = path.string();
-  std::error_code error;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) detail::fail<IoError>("load_npy", "the file must be readable", name + ": " + system_error(), at);
-  const std::uintmax_t file_size = std::filesystem::file_size(path, error);
-  if (error)
-    detail::fail<IoError>("load_npy", "the file must be readable", name + ": " + error.message(), at);
+  const detail::ReadFile file("load_npy", path, at);
+  const std::string& name = file.name();
+  const std::uint64_t file_size = file.size();
 
   // Fixed part: magic (6 bytes), version (2), header length (2 bytes in version 1, 4 in 2 and 3).
   unsigned char prefix[12] = {};
-  in.read(reinterpret_cast<char*>(prefix), 8);
-  if (in.gcount() < 8 || std::string_view(reinterpret_cast<char*>(prefix), 6) != magic)
-    detail::fail<IoError>(
-        "load_npy", "a .npy file must start with \\x93NUMPY",
-        in_quotes(std::string_view(reinterpret_cast<char*>(prefix), static_cast<std::size_t>(in.gcount()))) +
-            " in " + name,
-        at);
+  const std::size_t fixed = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 8));
+  file.read(0, prefix, fixed);
+  if (fixed < 8 || std::string_view(reinterpret_cast<char*>(prefix), 6) != magic)
+    detail::fail<IoError>("load_npy", "a .npy file must start with \\x93NUMPY",
+                          in_quotes(std::string_view(reinterpret_cast<char*>(prefix), fixed)) + " in " + name, at);
   const int major = prefix[6], minor = prefix[7];
   if (major < 1 || major > 3 || minor != 0)
     detail::fail<IoError>("load_npy", "the format version must be 1.0, 2.0 or 3.0",
                           std::to_string(major) + "." + std::to_string(minor), at);
   const int length_bytes = major == 1 ? 2 : 4;
-  in.read(reinterpret_cast<char*>(prefix + 8), length_bytes);
-  if (in.gcount() < length_bytes)
+  if (file_size < 8 + static_cast<std::uint64_t>(length_bytes))
     detail::fail<IoError>("load_npy", "the file must hold a whole header",
                           "a file of " + std::to_string(file_size) + " bytes", at);
+  file.read(8, prefix + 8, static_cast<std::size_t>(length_bytes));
   const std::size_t header_bytes = little_endian(prefix + 8, length_bytes);
-  const std::uintmax_t data_offset = 8 + static_cast<std::uintmax_t>(length_bytes) + header_bytes;
+  const std::uint64_t data_offset = 8 + static_cast<std::uint64_t>(length_bytes) + header_bytes;
   if (header_bytes > max_header_bytes)
     detail::fail<IoError>("load_npy",
                           "the header must be at most " + std::to_string(max_header_bytes) + " bytes",
@@ -246,10 +203,7 @@ Tensor load_npy(const std::filesystem::path& path, Here at) {
                               std::to_string(file_size) + " bytes",
                           at);
   std::string text(header_bytes, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(header_bytes));
-  if (static_cast<std::size_t>(in.gcount()) != header_bytes)
-    detail::fail<IoError>("load_npy", "the file must be readable", name + ": the header could not be read",
-                          at);
+  file.read(8 + static_cast<std::uint64_t>(length_bytes), text.data(), header_bytes);
 
   const Header header = HeaderParser(text, at).parse();
   const DType dtype = dtype_of_descr(header.descr, at);
@@ -258,11 +212,11 @@ Tensor load_npy(const std::filesystem::path& path, Here at) {
                           "fortran_order True", at);
   std::int64_t bytes = 0;
   const bool addressable = detail::byte_size(header.shape, dtype, bytes);
-  const std::uintmax_t data_bytes = file_size - data_offset;
-  if (!addressable || static_cast<std::uintmax_t>(bytes) != data_bytes) {
+  const std::uint64_t data_bytes = file_size - data_offset;
+  if (!addressable || static_cast<std::uint64_t>(bytes) != data_bytes) {
     const char* hint = !addressable ? " (the shape's size overflows int64)"
-                       : static_cast<std::uintmax_t>(bytes) > data_bytes ? " (a truncated file?)"
-                                                                         : "";
+                       : static_cast<std::uint64_t>(bytes) > data_bytes ? " (a truncated file?)"
+                                                                        : "";
     detail::fail<IoError>("load_npy",
                           "the data must be shape x itemsize bytes (" + to_string(header.shape) + " of " +
                               std::string(dtype_name(dtype)) + ")",
@@ -273,59 +227,22 @@ Tensor load_npy(const std::filesystem::path& path, Here at) {
   Tensor t = detail::new_tensor(header.shape, dtype);
   if (bytes > 0) {
     char* data = detail::dispatch(dtype, [&]<class T>() { return reinterpret_cast<char*>(t.data<T>()); });
-    in.read(data, static_cast<std::streamsize>(bytes));
-    if (in.gcount() != bytes)
-      detail::fail<IoError>(
-          "load_npy", "the file must be readable",
-          name + ": " + std::to_string(in.gcount()) + " of " + std::to_string(bytes) + " data bytes read",
-          at);
+    file.read(data_offset, data, static_cast<std::size_t>(bytes));
   }
   return t;
 }
 
 void save_npy(const std::filesystem::path& path, const Tensor& t, Here at) {
   detail::require_defined("save_npy", t, at);
-  require_file_path("save_npy", path, at);
+  detail::require_file_path("save_npy", path, at);
   const Tensor x = t.is_contiguous() ? t : t.detach().contiguous();
-  // A name no other writer (thread or process) picks, in the target's folder, so rename is atomic.
-  static std::atomic<unsigned> counter{0};
-  std::filesystem::path temporary = path;
-  temporary += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  const std::string name = path.string();
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      detail::fail<IoError>("save_npy", "the folder must be writable", name + ": " + system_error(), at);
-    std::string reason;
-    try {
-      detail::dispatch(x.dtype(), [&]<class T>() {
-        std::vector<std::size_t> shape(x.shape().begin(), x.shape().end());
-        const auto values =
-            xt::adapt(x.data<T>(), static_cast<std::size_t>(x.numel()), xt::no_ownership(), shape);
-        xt::detail::dump_npy_stream(out, values);
-      });
-      out.close();
-      if (!out) reason = system_error();
-    } catch (const std::exception& e) {
-      reason = e.what();
-    }
-    if (!reason.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      detail::fail<IoError>("save_npy", "the file must be written whole", name + ": " + reason, at);
-    }
-  }
-  // On disk before it takes the name: a crash leaves the old file or the new one, never half of one.
-  const int fd = ::open(temporary.c_str(), O_RDONLY);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  std::error_code error;
-  if (synced) std::filesystem::rename(temporary, path, error);
-  if (!synced || error) {
-    const std::string reason = synced ? error.message() : system_error();
-    std::filesystem::remove(temporary, error);
-    detail::fail<IoError>("save_npy", "the file must be written whole", name + ": " + reason, at);
-  }
+  detail::write_atomically("save_npy", path, [&](std::ostream& out) {
+    detail::dispatch(x.dtype(), [&]<class T>() {
+      std::vector<std::size_t> shape(x.shape().begin(), x.shape().end());
+      const auto values = xt::adapt(x.data<T>(), static_cast<std::size_t>(x.numel()), xt::no_ownership(), shape);
+      xt::detail::dump_npy_stream(out, values);
+    });
+  }, at);
 }
 
 }  // namespace tapegrad

@@ -122,4 +122,26 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   }, at);
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Here at) {
+  detail::OpScope scope("linear", at, x, weight, bias);
+  detail::require_defined("linear", x, at);
+  detail::require_defined("linear", weight, at);
+  if (weight.dim() != 2 || x.dim() == 0 || x.shape().back() != weight.shape()[1])
+    fail<ShapeError>("linear", "weight must be [out, in] with in the input's last axis",
+                     "input=" + to_string(x.shape()) + ", weight=" + to_string(weight.shape()), at);
+  if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0]))
+    fail<ShapeError>("linear", "bias must be [out]",
+                     "bias=" + to_string(bias.shape()) + ", weight=" + to_string(weight.shape()), at);
+  // Rows of a batched input go through one product, not one per batch index.
+  Tensor rows = x.dim() > 2 ? reshape(x, {-1, x.shape().back()}, at) : x;
+  Tensor y = matmul(rows, transpose(weight, 0, 1, at), at);
+  if (bias.defined()) y = add(y, bias, at);
+  if (x.dim() > 2) {
+    Shape shape = x.shape();
+    shape.back() = weight.shape()[0];
+    y = reshape(y, shape, at);
+  }
+  return scope.finish(std::move(y));
+}
+
 }  // namespace tapegrad
