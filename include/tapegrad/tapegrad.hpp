@@ -16,6 +16,7 @@
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/rnn.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/linalg.hpp"

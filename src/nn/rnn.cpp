@@ -15,21 +15,19 @@ namespace tapegrad::nn {
 
 namespace {
 
-const char* name_of(Nonlinearity n) { return n == Nonlinearity::tanh ? "tanh" : "relu"; }
-
-std::string flag(bool on) { return on ? "true" : "false"; }
-
-void check_size(const char* op, const char* what, std::int64_t size, std::int64_t minimum, const Here& at) {
+std::int64_t checked_size(const std::string& op, const char* what, std::int64_t size, std::int64_t minimum,
+                          const Here& at) {
   if (size < minimum)
     throw ValueError(op, std::string(what) + " must be at least " + std::to_string(minimum),
                      std::string(what) + "=" + std::to_string(size), at);
+  return size;
 }
 
 // U(-1/sqrt(H), 1/sqrt(H)) for every parameter (torch.nn.RNNBase / RNNCellBase.reset_parameters).
 void uniform_init(const std::vector<Tensor*>& parameters, std::int64_t hidden, Generator* generator) {
   const double bound = hidden > 0 ? 1.0 / std::sqrt(static_cast<double>(hidden)) : 0.0;
   for (Tensor* p : parameters)
-    if (p->defined()) init::uniform_(*p, -bound, bound, generator);
+    if (p && p->defined()) init::uniform_(*p, -bound, bound, generator);
 }
 
 Tensor bias_of(const Tensor* b) { return b ? *b : Tensor(); }
@@ -48,122 +46,99 @@ RecurrentBase::Pass run_steps(const Tensor& x, const Tensor& h0, bool reverse,
   return {stack(outputs, 0), h, Tensor()};
 }
 
-std::string cell_repr(std::int64_t in, std::int64_t hidden, bool bias) {
-  return "input_size=" + std::to_string(in) + ", hidden_size=" + std::to_string(hidden) + ", bias=" + flag(bias);
-}
-
 }  // namespace
 
 // --------------------------------------------------------------------------- cells
 
-RNNCell::RNNCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Nonlinearity nonlinearity,
-                 Generator* generator, Here at)
-    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias), nonlinearity_(nonlinearity) {
-  check_size("RNNCell", "input_size", input_size, 0, at);
-  check_size("RNNCell", "hidden_size", hidden_size, 0, at);
-  weight_ih = register_parameter("weight_ih", empty({hidden_size, input_size}));
-  weight_hh = register_parameter("weight_hh", empty({hidden_size, hidden_size}));
-  bias_ih = register_parameter("bias_ih", bias ? empty({hidden_size}) : Tensor());
-  bias_hh = register_parameter("bias_hh", bias ? empty({hidden_size}) : Tensor());
-  reset_parameters(generator);
+RecurrentCell::RecurrentCell(const char* kind, std::int64_t gates, std::int64_t input_size, std::int64_t hidden_size,
+                             bool bias, Here at)
+    : input_size(checked_size(kind, "input_size", input_size, 0, at)),
+      hidden_size(checked_size(kind, "hidden_size", hidden_size, 0, at)),
+      weight_ih(register_parameter("weight_ih", empty({gates * hidden_size, input_size}, float32, at), true, at)),
+      weight_hh(register_parameter("weight_hh", empty({gates * hidden_size, hidden_size}, float32, at), true, at)),
+      bias_ih(register_parameter("bias_ih", bias ? empty({gates * hidden_size}, float32, at) : Tensor(), true, at)),
+      bias_hh(register_parameter("bias_hh", bias ? empty({gates * hidden_size}, float32, at) : Tensor(), true, at)) {
+  reset_parameters();
 }
 
-void RNNCell::reset_parameters(Generator* generator) {
-  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
+void RecurrentCell::reset_parameters(Generator* generator) {
+  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size, generator);
 }
+
+std::string RecurrentCell::extra_repr() const {
+  return std::to_string(input_size) + ", " + std::to_string(hidden_size) + (bias_ih.defined() ? "" : ", bias=false");
+}
+
+RNNCell::RNNCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Nonlinearity nonlinearity, Here at)
+    : RecurrentCell("RNNCell", 1, input_size, hidden_size, bias, at), nonlinearity(nonlinearity) {}
 
 Tensor RNNCell::operator()(const Tensor& x, const Tensor& h, Here at) {
-  ModuleCall call(*this, at);
-  return nonlinearity_ == Nonlinearity::tanh ? rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at)
-                                             : rnn_relu_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at);
+  Call call(*this, at);
+  return nonlinearity == Nonlinearity::tanh ? rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at)
+                                            : rnn_relu_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at);
 }
 
 Tensor RNNCell::forward(const Tensor& x) {
-  return nonlinearity_ == Nonlinearity::tanh ? rnn_tanh_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh)
-                                             : rnn_relu_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh);
+  const Here at = caller();
+  return nonlinearity == Nonlinearity::tanh ? rnn_tanh_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh, at)
+                                            : rnn_relu_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh, at);
 }
 
 std::string RNNCell::extra_repr() const {
-  return cell_repr(input_size_, hidden_size_, bias_) + ", nonlinearity=" + name_of(nonlinearity_);
+  return RecurrentCell::extra_repr() + (nonlinearity == Nonlinearity::relu ? ", nonlinearity=relu" : "");
 }
 
-LSTMCell::LSTMCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Generator* generator, Here at)
-    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias) {
-  check_size("LSTMCell", "input_size", input_size, 0, at);
-  check_size("LSTMCell", "hidden_size", hidden_size, 0, at);
-  weight_ih = register_parameter("weight_ih", empty({4 * hidden_size, input_size}));
-  weight_hh = register_parameter("weight_hh", empty({4 * hidden_size, hidden_size}));
-  bias_ih = register_parameter("bias_ih", bias ? empty({4 * hidden_size}) : Tensor());
-  bias_hh = register_parameter("bias_hh", bias ? empty({4 * hidden_size}) : Tensor());
-  reset_parameters(generator);
-}
-
-void LSTMCell::reset_parameters(Generator* generator) {
-  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
-}
+LSTMCell::LSTMCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Here at)
+    : RecurrentCell("LSTMCell", 4, input_size, hidden_size, bias, at) {}
 
 LstmState LSTMCell::operator()(const Tensor& x, const LstmState& state, Here at) {
-  ModuleCall call(*this, at);
+  Call call(*this, at);
   return lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh, at);
 }
 
-Tensor LSTMCell::forward(const Tensor& x) { return lstm_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh).h; }
-
-std::string LSTMCell::extra_repr() const { return cell_repr(input_size_, hidden_size_, bias_); }
-
-GRUCell::GRUCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Generator* generator, Here at)
-    : input_size_(input_size), hidden_size_(hidden_size), bias_(bias) {
-  check_size("GRUCell", "input_size", input_size, 0, at);
-  check_size("GRUCell", "hidden_size", hidden_size, 0, at);
-  weight_ih = register_parameter("weight_ih", empty({3 * hidden_size, input_size}));
-  weight_hh = register_parameter("weight_hh", empty({3 * hidden_size, hidden_size}));
-  bias_ih = register_parameter("bias_ih", bias ? empty({3 * hidden_size}) : Tensor());
-  bias_hh = register_parameter("bias_hh", bias ? empty({3 * hidden_size}) : Tensor());
-  reset_parameters(generator);
+Tensor LSTMCell::forward(const Tensor& x) {
+  return lstm_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh, caller()).h;
 }
 
-void GRUCell::reset_parameters(Generator* generator) {
-  uniform_init({&weight_ih, &weight_hh, &bias_ih, &bias_hh}, hidden_size_, generator);
-}
+GRUCell::GRUCell(std::int64_t input_size, std::int64_t hidden_size, bool bias, Here at)
+    : RecurrentCell("GRUCell", 3, input_size, hidden_size, bias, at) {}
 
 Tensor GRUCell::operator()(const Tensor& x, const Tensor& h, Here at) {
-  ModuleCall call(*this, at);
+  Call call(*this, at);
   return gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, at);
 }
 
-Tensor GRUCell::forward(const Tensor& x) { return gru_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh); }
-
-std::string GRUCell::extra_repr() const { return cell_repr(input_size_, hidden_size_, bias_); }
+Tensor GRUCell::forward(const Tensor& x) { return gru_cell(x, {}, weight_ih, weight_hh, bias_ih, bias_hh, caller()); }
 
 // --------------------------------------------------------------------------- layers
 
 RecurrentBase::RecurrentBase(std::string kind, std::int64_t gates, std::int64_t input_size, std::int64_t hidden_size,
                              RecurrentOptions options, Here at)
     : kind_(std::move(kind)), gates_(gates), input_size_(input_size), hidden_size_(hidden_size), options_(options) {
-  const char* op = kind_.c_str();
-  check_size(op, "input_size", input_size, 0, at);
-  check_size(op, "hidden_size", hidden_size, 1, at);
-  check_size(op, "num_layers", options.num_layers, 1, at);
+  checked_size(kind_, "input_size", input_size, 0, at);
+  checked_size(kind_, "hidden_size", hidden_size, 1, at);
+  checked_size(kind_, "num_layers", options.num_layers, 1, at);
   if (!(options.dropout >= 0.0 && options.dropout <= 1.0))
-    throw ValueError(op, "dropout must be a probability in [0, 1]", "dropout=" + std::to_string(options.dropout), at);
+    throw ValueError(kind_, "dropout must be a probability in [0, 1]", "dropout=" + std::to_string(options.dropout),
+                     at);
   const std::int64_t directions = options.bidirectional ? 2 : 1;
   // Parameters are registered in PyTorch's order: per layer, per direction, w_ih w_hh b_ih b_hh.
-  std::vector<std::size_t> order;
   for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
     const std::int64_t in = layer == 0 ? input_size : directions * hidden_size;
     for (std::int64_t d = 0; d < directions; ++d) {
       const std::string suffix = "_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
       Weights w;
-      w.w_ih = &register_parameter("weight_ih" + suffix, empty({gates * hidden_size, in}));
-      w.w_hh = &register_parameter("weight_hh" + suffix, empty({gates * hidden_size, hidden_size}));
+      w.w_ih = &register_parameter("weight_ih" + suffix, empty({gates * hidden_size, in}, float32, at), true, at);
+      w.w_hh =
+          &register_parameter("weight_hh" + suffix, empty({gates * hidden_size, hidden_size}, float32, at), true, at);
       if (options.bias) {
-        w.b_ih = &register_parameter("bias_ih" + suffix, empty({gates * hidden_size}));
-        w.b_hh = &register_parameter("bias_hh" + suffix, empty({gates * hidden_size}));
+        w.b_ih = &register_parameter("bias_ih" + suffix, empty({gates * hidden_size}, float32, at), true, at);
+        w.b_hh = &register_parameter("bias_hh" + suffix, empty({gates * hidden_size}, float32, at), true, at);
       }
       weights_.push_back(w);
     }
   }
-  reset_parameters(options.generator);
+  reset_parameters();
 }
 
 void RecurrentBase::reset_parameters(Generator* generator) {
@@ -230,7 +205,7 @@ LstmOutput RecurrentBase::run_layers(const Tensor& input, const Tensor& h0_in, c
     layer_input = directions == 1 ? outputs[0] : concat(outputs, 2);
     const double p = options_.dropout;
     if (is_training() && p > 0.0 && layer + 1 < options_.num_layers) {
-      const Tensor keep = bernoulli(layer_input.shape(), 1.0 - p, dtype, options_.generator);
+      const Tensor keep = bernoulli(layer_input.shape(), 1.0 - p, dtype, options_.dropout_generator, at);
       layer_input = p < 1.0 ? layer_input * keep * (1.0 / (1.0 - p)) : layer_input * keep;
     }
   }
@@ -249,12 +224,12 @@ RNN::RNN(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions opt
     : RecurrentBase("RNN", 1, input_size, hidden_size, options, at) {}
 
 RecurrentOutput RNN::operator()(const Tensor& input, const Tensor& h0, Here at) {
-  ModuleCall call(*this, at);
+  Call call(*this, at);
   LstmOutput r = run_layers(input, h0, {}, false, at);
   return {r.output, r.state.h};
 }
 
-Tensor RNN::forward(const Tensor& input) { return run_layers(input, {}, {}, false, Here::current()).output; }
+Tensor RNN::forward(const Tensor& input) { return run_layers(input, {}, {}, false, caller()).output; }
 
 RecurrentBase::Pass RNN::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor&, bool reverse) {
   const Weights& w = weights_[index];
@@ -269,11 +244,11 @@ LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions o
     : RecurrentBase("LSTM", 4, input_size, hidden_size, options, at) {}
 
 LstmOutput LSTM::operator()(const Tensor& input, const LstmState& state, Here at) {
-  ModuleCall call(*this, at);
+  Call call(*this, at);
   return run_layers(input, state.h, state.c, true, at);
 }
 
-Tensor LSTM::forward(const Tensor& input) { return run_layers(input, {}, {}, true, Here::current()).output; }
+Tensor LSTM::forward(const Tensor& input) { return run_layers(input, {}, {}, true, caller()).output; }
 
 RecurrentBase::Pass LSTM::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor& c0, bool reverse) {
   const Weights& w = weights_[index];
@@ -285,12 +260,12 @@ GRU::GRU(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions opt
     : RecurrentBase("GRU", 3, input_size, hidden_size, options, at) {}
 
 RecurrentOutput GRU::operator()(const Tensor& input, const Tensor& h0, Here at) {
-  ModuleCall call(*this, at);
+  Call call(*this, at);
   LstmOutput r = run_layers(input, h0, {}, false, at);
   return {r.output, r.state.h};
 }
 
-Tensor GRU::forward(const Tensor& input) { return run_layers(input, {}, {}, false, Here::current()).output; }
+Tensor GRU::forward(const Tensor& input) { return run_layers(input, {}, {}, false, caller()).output; }
 
 RecurrentBase::Pass GRU::run(std::size_t index, const Tensor& x, const Tensor& h0, const Tensor&, bool reverse) {
   const Weights& w = weights_[index];
