@@ -184,7 +184,8 @@ namespace {
 Tensor x23() { return zeros({2, 3}); }
 Tensor w(std::int64_t rows, std::int64_t cols) { return zeros({rows, cols}); }
 
-// clang-format off: each row's call stays on the row's line (the line its message must give)
+// Each row's call stays on the row's line (the line its message must give).
+// clang-format off
 void rnn_rows(Catalogue& row) {
   using namespace nn;
   for (const char* type : {"LstmState", "LstmSequence", "RecurrentOptions", "RecurrentOutput", "LstmOutput", "Pass"}) row.unwalked(type);
@@ -206,6 +207,8 @@ void rnn_rows(Catalogue& row) {
   row("nn::RNN::operator()", [] { RNN r(3, 2); r(zeros({5, 2, 3}), zeros({1, 3, 2})); }, Expect::shape, "RNN");
   row("nn::RNN::forward", [] { RNN(3, 2)(zeros({0, 2, 3})); }, Expect::shape, "RNN");
   row("nn::LSTM::LSTM", [] { LSTM(3, 2, {.num_layers = 0}); }, Expect::value, "LSTM");
+  row("nn::LSTM::LSTM", [] { LSTM(3, 2, {.num_layers = 1LL << 40}); }, Expect::oom, "empty");  // looped until memory ran out
+  row("nn::GRU::GRU", [] { GRU(3, 1LL << 31, {.num_layers = 1LL << 31}); }, Expect::value, "GRU");
   row("nn::LSTM::operator()", [] { LSTM l(3, 2); l(zeros({5, 2, 4})); }, Expect::shape, "LSTM");
   row("nn::LSTM::forward", [] { LSTM(3, 2)(zeros({4, 2, 3}, float64)); }, Expect::dtype, "LSTM");
   row("nn::GRU::GRU", [] { GRU(3, 2, {.dropout = 1.5}); }, Expect::value, "GRU");

@@ -2,6 +2,7 @@
 // layer through the fused lstm_sequence, RNN and GRU layers step by step through their cells).
 #include "tapegrad/nn/rnn.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -122,6 +123,17 @@ RecurrentBase::RecurrentBase(std::string kind, std::int64_t gates, std::int64_t 
     throw ValueError(kind_, "dropout must be a probability in [0, 1]", "dropout=" + std::to_string(options.dropout),
                      at);
   const std::int64_t directions = options.bidirectional ? 2 : 1;
+  // All parameters are asked for in one allocation first: an absurd num_layers or hidden_size fails
+  // at once (OutOfMemoryError) instead of looping over layers until memory runs out.
+  const double hidden = static_cast<double>(hidden_size);
+  const double widest = std::max(static_cast<double>(input_size), static_cast<double>(directions) * hidden);
+  const double per_direction = static_cast<double>(gates) * hidden * (widest + hidden + (options.bias ? 2.0 : 0.0));
+  const double total = per_direction * static_cast<double>(directions) * static_cast<double>(options.num_layers);
+  if (!(total < 0x1p62))
+    throw ValueError(
+        kind_, "the parameters must fit in int64 elements",
+        "num_layers=" + std::to_string(options.num_layers) + ", hidden_size=" + std::to_string(hidden_size), at);
+  (void)empty({static_cast<std::int64_t>(total)}, float32, at);
   // Parameters are registered in PyTorch's order: per layer, per direction, w_ih w_hh b_ih b_hh.
   for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
     const std::int64_t in = layer == 0 ? input_size : directions * hidden_size;
