@@ -195,3 +195,23 @@ TEST_CASE("LSTM and GRU load PyTorch's weights and reproduce its outputs, final 
     }
   }
 }
+
+TEST_CASE("dropout between layers acts in training only, drawn from the dropout generator") {
+  Generator gen(11);
+  nn::LSTM with_dropout(3, 4, {.num_layers = 2, .dropout = 0.5, .dropout_generator = &gen});
+  nn::LSTM plain(3, 4, {.num_layers = 2});
+  plain.load_state_dict(with_dropout.state_dict());
+  const Tensor x = randn({5, 2, 3});
+  NoGradGuard no_grad;
+  const std::vector<float> reference = plain(x).output.to_vector<float>();
+  const std::vector<float> first = with_dropout(x).output.to_vector<float>();
+  CHECK(first != reference);
+  CHECK(with_dropout(x).output.to_vector<float>() != first);  // a new mask each call
+  with_dropout.eval();
+  CHECK(with_dropout(x).output.to_vector<float>() == reference);
+  // The same seed gives the same masks.
+  Generator again(11);
+  nn::LSTM replay(3, 4, {.num_layers = 2, .dropout = 0.5, .dropout_generator = &again});
+  replay.load_state_dict(plain.state_dict());
+  CHECK(replay(x).output.to_vector<float>() == first);
+}
