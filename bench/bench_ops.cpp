@@ -357,6 +357,21 @@ void tiny_ops_ours(benchmark::State& state, bool listened) {
   state.SetItemsProcessed(state.iterations() * 10000);
 }
 
+// The train-step rows' Adam (lr 1e-3, betas 0.9 and 0.999, eps 1e-8), written with out-of-place ops
+// and in-place updates under NoGradGuard; step t counts from 1. Clears the gradients (set to none).
+void adam_update(std::vector<tg::Tensor>& params, std::vector<tg::Tensor>& m, std::vector<tg::Tensor>& v, int t) {
+  const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  tg::NoGradGuard no_grad;
+  const double c1 = 1.0 - std::pow(beta1, t), c2 = 1.0 - std::pow(beta2, t);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const tg::Tensor g = params[i].grad();
+    m[i].mul_(beta1).add_(g, 1.0 - beta1);
+    v[i].mul_(beta2).add_(tg::mul(g, g), 1.0 - beta2);
+    params[i].add_(tg::div(m[i], tg::sqrt(v[i] * (1.0 / c2)) + eps), -lr / c1);
+      params[i].zero_grad();
+  }
+}
+
 // --- a training step: what the tensor buffer allocator saves (Note [Caching allocator])
 
 // One Adam step of an MLP 784-256-128-10 at batch 64, written from core ops: matmul, add, relu,
@@ -378,6 +393,7 @@ void mlp_step_ours(benchmark::State& state, int threads) {
   const tg::Tensor x = input({batch, 784}, 0.0, 1.0, 40);
   const tg::Tensor target = tg::randint(0, 10, {batch});
   tg::optim::Adam adam(params, {.lr = 1e-3});
+  int t = 0;
   auto step = [&] {
     tg::Tensor h = x;
     for (int l = 0; l < 3; ++l) {
@@ -387,6 +403,7 @@ void mlp_step_ours(benchmark::State& state, int threads) {
     tg::cross_entropy(h, target).backward();
     adam.step();
     adam.zero_grad();
+    adam_update(params, m, v, ++t);
   };
   for (int i = 0; i < 20; ++i) step();
   rusage before_usage{};
@@ -422,6 +439,37 @@ void conv_step_ours(benchmark::State& state, bench::ConvLayer layer, int threads
     x.zero_grad();
   }
   state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
+// --- the LSTM model of ../shared/REFERENCE.md: LSTM(28->128) over 28 steps, then fc(128->10)
+
+// One Adam step at batch 64 (the rows of a 28x28 image as the 28 steps), through lstm_sequence (Note
+// [Fused LSTM]), the last h into fc, cross_entropy; the same hand-written Adam as mlp_step_ours.
+// FLOPs per step (the GEMMs, forward and backward): ~0.86 G.
+void lstm_step_ours(benchmark::State& state, int threads) {
+  tg::set_num_threads(threads);
+  constexpr std::int64_t batch = 64, steps = 28, features = 28, hidden = 128, classes = 10;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
+  std::vector<tg::Tensor> params{input({4 * hidden, features}, -bound, bound, 60),
+                                 input({4 * hidden, hidden}, -bound, bound, 61), input({4 * hidden}, -bound, bound, 62),
+                                 input({4 * hidden}, -bound, bound, 63), input({hidden, classes}, -bound, bound, 64),
+                                 input({classes}, -bound, bound, 65)};
+  std::vector<tg::Tensor> m, v;
+  for (auto& p : params) {
+    p.requires_grad_();
+    m.push_back(tg::zeros(p.shape()));
+    v.push_back(tg::zeros(p.shape()));
+  }
+  const tg::Tensor x = input({steps, batch, features}, 0.0, 1.0, 66);
+  const tg::Tensor target = tg::randint(0, classes, {batch});
+  int t = 0;
+  auto step = [&] {
+    tg::LstmSequence out = tg::lstm_sequence(x, {}, params[0], params[1], params[2], params[3]);
+    tg::Tensor logits = tg::add(tg::matmul(out.h, params[4]), params[5]);
+    tg::cross_entropy(logits, target).backward();
+    adam_update(params, m, v, ++t);
+  };
+  for (int i = 0; i < 5; ++i) step();
+  for (auto _ : state) step();
+  state.counters["FLOPS"] = benchmark::Counter(0.86e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // --- an RNN over 10^5 steps: slices of one leaf against separate leaves (Backward::accumulate_region)
@@ -567,6 +615,7 @@ void register_all() {
     register_benchmark("batch_norm_64x32x28x28_train" + threads + "/ours", batch_norm_ours, t);
     for (const bench::ConvLayer& layer : bench::conv_layers)
       register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/ours", conv_step_ours, layer, t);
+    register_benchmark("lstm_28x28_128_10_b64_adam" + threads + "/ours", lstm_step_ours, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);
