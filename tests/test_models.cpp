@@ -43,6 +43,14 @@ struct SmallCnn : nn::Module {
   }
 };
 
+// An LSTM or GRU (2 layers, bidirectional, batch_first) reading the rows, then fc on the last step.
+template <class Recurrent>
+struct RowReader : nn::Module {
+  Recurrent& rnn = register_module("rnn", Recurrent(5, 7, {.num_layers = 2, .batch_first = true, .bidirectional = true}));
+  nn::Linear& fc = register_module("fc", nn::Linear(14, 3));
+  Tensor forward(const Tensor& x) override { return fc(rnn(x).output.select(1, -1)); }
+};
+
 std::vector<ModelInfo> models() {
   return {
       {"mlp",
@@ -56,6 +64,8 @@ std::vector<ModelInfo> models() {
       {"mlp_batchnorm", mlp_batchnorm, {}, false},  // PyTorch's running statistics, in evaluation
       {"mlp_batchnorm_train", mlp_batchnorm, {}, true},
       {"cnn", [] { return std::make_unique<SmallCnn>(); }, {}, false},
+      {"lstm", [] { return std::make_unique<RowReader<nn::LSTM>>(); }, {}, false},
+      {"gru", [] { return std::make_unique<RowReader<nn::GRU>>(); }, {}, false},
   };
 }
 
