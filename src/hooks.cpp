@@ -7,7 +7,7 @@
 // for the lambda form, through record() itself: called outside a built-in op of its name, record()
 // opens and ends an event of its own. The backward walk opens one event per entry it runs (phase
 // backward, the entry's op and recorded line), whose outputs are the gradients handed to
-// Backward::accumulate.
+// Context::accumulate.
 //
 // When no listener is registered on the thread, an op pays one thread-local load and a branch
 // (`listeners` is null); everything else lives behind it, out of line. When one is, events sit on a

@@ -1,4 +1,4 @@
-// The backward walk, the Backward context, backward() and grad() (Note [The tape] in tape_impl.hpp).
+// The backward walk, the context a backward receives (Context), backward() and grad() (Note [The tape] in tape_impl.hpp).
 //
 // Note [Higher-order gradients]
 // With create_graph, a backward runs with grad mode on: every op a backward function runs is recorded
@@ -52,7 +52,7 @@ Tensor embed_region(const Tensor& g, const Shape& full_shape, const Shape& shape
     Tensor region = make_view(y, shape, strides, offset);
     kernels::copy_into(region, kernels::binary(kernels::binary_id<kernels::Add>, region, g, shape, y.dtype()));
   }
-  return record("region_backward", {g}, y, {}, [shape, strides, offset](Backward& b) {
+  return record("region_backward", {g}, y, {}, [shape, strides, offset](Context& b) {
     b.accumulate(0, take_region(b.gy(), shape, strides, offset));
   }, {});
 }
@@ -62,7 +62,7 @@ Tensor take_region(const Tensor& full, const Shape& shape, const Strides& stride
   Tensor y = make_view(source.detach(), shape, strides, offset);
   y = kernels::cast(y, y.dtype());  // its own buffer: the entry must not alias its input
   const Shape full_shape = full.shape();
-  return record("region", {full}, y, {}, [full_shape, shape, strides, offset](Backward& b) {
+  return record("region", {full}, y, {}, [full_shape, shape, strides, offset](Context& b) {
     b.accumulate(0, embed_region(b.gy(), full_shape, shape, strides, offset));
   }, {});
 }
@@ -131,7 +131,7 @@ void BackwardRun::run(Entry& e) {
     for (auto& [serial, output, slot] : wanted_outputs)
       if (serial == e.serial && output < e.n_outputs && e.outputs()[output].grad.defined())
         results[slot] = add(results[slot], e.outputs()[output].grad);
-  Backward context(e, *this);
+  Context context(e, *this);
   OpScope boundary(e);  // the entry's backward passes the op boundary (Note [Op boundary])
   e.backward(context);
   boundary.finish();

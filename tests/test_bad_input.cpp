@@ -270,7 +270,7 @@ struct TwoGrads : Function<TwoGrads> {
 Tensor wrong_square(const std::vector<Tensor>& xs) {
   const Tensor& x = xs[0];
   return record("wrong_square", {x}, sum(x.detach() * x.detach()), {},
-                [](Backward& b) { b.accumulate(0, b.gy() * ones(b.input_shape(0), float64)); });
+                [](Context& b) { b.accumulate(0, b.gy() * ones(b.input_shape(0), float64)); });
 }
 
 std::vector<Tensor> identity_function(const std::vector<Tensor>& xs) { return xs; }
@@ -279,7 +279,7 @@ std::vector<Tensor> identity_function(const std::vector<Tensor>& xs) { return xs
 Tensor flat_backward_square(const std::vector<Tensor>& xs) {
   const Tensor& x = xs[0];
   return record("flat_backward_square", {x}, sum(x.detach() * x.detach()), {x},
-                [](Backward& b) { b.accumulate(0, b.gy() * b.saved(0).detach() * 2.0); });
+                [](Context& b) { b.accumulate(0, b.gy() * b.saved(0).detach() * 2.0); });
 }
 
 // A loss recorded inside a TapeScope that has ended.
@@ -493,22 +493,22 @@ void tensor_rows(Catalogue& row) {
   row("GradShards::reduce", [] { GradShards s({leaf()}, 2); ShardGuard g(s, 1); s.reduce(); }, Expect::graph, "GradShards::reduce");
 
   // --- custom functions
-  row("record", [] { record("custom", {leaf()}, Tensor(), {}, [](Backward&) {}); }, Expect::value, "custom");
-  row("record", [] { record("custom", {leaf()}, {Tensor()}, {}, [](Backward&) {}, Here::current()); }, Expect::value, "custom");
-  row("Context::gy", [] { sum(custom(leaf(), [](Backward& b) { b.gy(1); })).backward(); }, Expect::graph, "custom");
-  row("Context::saved", [] { sum(custom(leaf(), [](Backward& b) { b.saved(0); })).backward(); }, Expect::graph, "custom");
-  row("Context::needs_grad", [] { sum(custom(leaf(), [](Backward& b) { b.needs_grad(1); })).backward(); }, Expect::graph, "custom");
-  row("Context::input_shape", [] { sum(custom(leaf(), [](Backward& b) { b.input_shape(1); })).backward(); }, Expect::graph, "custom");
-  row("Context::input_dtype", [] { sum(custom(leaf(), [](Backward& b) { b.input_dtype(1); })).backward(); }, Expect::graph, "custom");
-  row("Context::accumulate", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate(1, b.gy()); })).backward(); }, Expect::graph, "custom");
-  row("Context::accumulate", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate(0, zeros({5}, float64)); })).backward(); }, Expect::graph, "custom");
+  row("record", [] { record("custom", {leaf()}, Tensor(), {}, [](Context&) {}); }, Expect::value, "custom");
+  row("record", [] { record("custom", {leaf()}, {Tensor()}, {}, [](Context&) {}, Here::current()); }, Expect::value, "custom");
+  row("Context::gy", [] { sum(custom(leaf(), [](Context& b) { b.gy(1); })).backward(); }, Expect::graph, "custom");
+  row("Context::saved", [] { sum(custom(leaf(), [](Context& b) { b.saved(0); })).backward(); }, Expect::graph, "custom");
+  row("Context::needs_grad", [] { sum(custom(leaf(), [](Context& b) { b.needs_grad(1); })).backward(); }, Expect::graph, "custom");
+  row("Context::input_shape", [] { sum(custom(leaf(), [](Context& b) { b.input_shape(1); })).backward(); }, Expect::graph, "custom");
+  row("Context::input_dtype", [] { sum(custom(leaf(), [](Context& b) { b.input_dtype(1); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate", [] { sum(custom(leaf(), [](Context& b) { b.accumulate(1, b.gy()); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate", [] { sum(custom(leaf(), [](Context& b) { b.accumulate(0, zeros({5}, float64)); })).backward(); }, Expect::graph, "custom");
   // A region outside the input's [3] gradient, a mismatched rank, and a gradient of another shape.
-  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {1}, 1); })).backward(); }, Expect::graph, "custom");
-  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {3}, {}, 0); })).backward(); }, Expect::graph, "custom");
-  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {2}, {1}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Context& b) { b.accumulate_region(0, b.gy(), {3}, {1}, 1); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Context& b) { b.accumulate_region(0, b.gy(), {3}, {}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Context& b) { b.accumulate_region(0, b.gy(), {2}, {1}, 0); })).backward(); }, Expect::graph, "custom");
   // Sizes and strides whose span overflows int64, and a negative size.
-  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {big, 1}, {big, 1}, 0); })).backward(); }, Expect::graph, "custom");
-  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Backward& b) { b.accumulate_region(0, b.gy(), {-3}, {1}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Context& b) { b.accumulate_region(0, b.gy(), {big, 1}, {big, 1}, 0); })).backward(); }, Expect::graph, "custom");
+  row("Context::accumulate_region", [] { sum(custom(leaf(), [](Context& b) { b.accumulate_region(0, b.gy(), {-3}, {1}, 0); })).backward(); }, Expect::graph, "custom");
   row("Function::apply", [] { sum(TwoGrads::apply(leaf())).backward(); }, Expect::graph, "two_grads");
   row("Context::get", [] { Context().get<double>("factor"); }, Expect::value, "Context::get");  // was std::out_of_range
   row("Context::get", [] { Context c; c.set("factor", 2); c.get<double>("factor"); }, Expect::value, "Context::get");  // was std::bad_any_cast

@@ -45,7 +45,7 @@ Tensor cube(const Tensor& x, std::source_location at = std::source_location::cur
     NoGradGuard no_grad;
     value = x * x * x;
   }
-  return record("cube", {x}, value, {x}, [](Backward& b) { b.accumulate(0, 3.0 * b.saved(0) * b.saved(0) * b.gy()); },
+  return record("cube", {x}, value, {x}, [](Context& b) { b.accumulate(0, 3.0 * b.saved(0) * b.saved(0) * b.gy()); },
                 at);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("gradcheck catches a wrong gradient and reports the worst element") {
       NoGradGuard no_grad;
       value = x * x;
     }
-    return record("wrong_square", {x}, value, {x}, [](Backward& b) { b.accumulate(0, b.saved(0) * b.gy()); });
+    return record("wrong_square", {x}, value, {x}, [](Context& b) { b.accumulate(0, b.saved(0) * b.gy()); });
   };
   Tensor x = tensor({1.0, -2.0, 3.0}, float64);
   x.requires_grad_();
@@ -123,7 +123,7 @@ TEST_CASE("gradcheck promotes float32 inputs and says so; catches non-reentrant 
       NoGradGuard no_grad;
       value = t * 1.0;
     }
-    return record("flaky", {t}, value, {}, [&calls](Backward& b) {
+    return record("flaky", {t}, value, {}, [&calls](Context& b) {
       b.accumulate(0, b.gy() * (1.0 + 1e-13 * ++calls));
     });
   };
@@ -171,7 +171,7 @@ TEST_CASE("undefined saved tensors are allowed; an undefined output is refused b
   test::check_close(x.grad(), {2.0, 2.0, 2.0});
   Tensor z = test::sample({2});
   const std::size_t entries = tape_stats().entries;
-  CHECK_THROWS_AS(record("bad", {z}, Tensor(), {}, [](Backward&) {}), ValueError);
+  CHECK_THROWS_AS(record("bad", {z}, Tensor(), {}, [](Context&) {}), ValueError);
   CHECK(tape_stats().entries == entries);
 }
 
@@ -185,7 +185,7 @@ TEST_CASE("backward called from inside a backward function is refused, and the o
     value = x * 1.0;
   }
   bool refused = false;
-  Tensor y = record("nested", {x}, value, {}, [&](Backward& b) {
+  Tensor y = record("nested", {x}, value, {}, [&](Context& b) {
     try {
       other.backward();
     } catch (const GraphError&) {
@@ -210,7 +210,7 @@ Tensor exp_saving_output(const Tensor& x) {
     NoGradGuard no_grad;
     y = exp(x);
   }
-  return record("exp_saving_output", {x}, y, {y}, [](Backward& b) { b.accumulate(0, b.gy() * b.saved(0)); });
+  return record("exp_saving_output", {x}, y, {y}, [](Context& b) { b.accumulate(0, b.gy() * b.saved(0)); });
 }
 }  // namespace
 

@@ -138,7 +138,7 @@ TEST_CASE("custom functions pass gradgradcheck when their backward is written in
   CHECK(gradgradcheck([](const std::vector<Tensor>& xs) {
           const Tensor& t = xs[0];
           return record("square", {t}, t.detach() * t.detach(), {t},
-                        [](Backward& b) { b.accumulate(0, 2.0 * b.saved(0) * b.gy()); });
+                        [](Context& b) { b.accumulate(0, 2.0 * b.saved(0) * b.gy()); });
         }, {x}));
 }
 

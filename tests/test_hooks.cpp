@@ -313,7 +313,7 @@ TEST_CASE("op boundary: custom functions pass it, both forms") {
     ListenGuard listening(r);
     line = __LINE__ + 1;
     y = Square::apply(x);
-    z = record("twice", {x}, add(x, x).detach(), {}, [](Backward& b) { b.accumulate(0, b.gy() * 2.0); });
+    z = record("twice", {x}, add(x, x).detach(), {}, [](Context& b) { b.accumulate(0, b.gy() * 2.0); });
   }
   std::vector<Seen> top = r.top();
   REQUIRE(top.size() == 3);  // square, the add making twice's value, twice

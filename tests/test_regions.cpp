@@ -1,5 +1,5 @@
 // Gradients of views that read one region of their input (narrow, slice, select, split, unbind,
-// index_select): each adds into its region of one gradient buffer (Backward::accumulate_region), so
+// index_select): each adds into its region of one gradient buffer (Context::accumulate_region), so
 // reading T slices of a tensor costs O(T * slice) in backward, not O(T * tensor).
 #include <chrono>
 

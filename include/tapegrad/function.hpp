@@ -2,7 +2,7 @@
 //
 // Lambda form: compute the value, then record it with its backward:
 //
-//   Tensor y = record("square", {x}, kernels_or_ops(x), {x}, [](Backward& b) {
+//   Tensor y = record("square", {x}, kernels_or_ops(x), {x}, [](Context& b) {
 //     b.accumulate(0, 2.0 * b.saved(0) * b.gy());
 //   });
 //
@@ -116,10 +116,7 @@ class Context {
   std::map<std::string, std::any> values_;
 };
 
-// The name built-in ops use for the context their backward receives (Note [One context]).
-using Backward = Context;
-
-using BackwardFn = std::function<void(Backward&)>;
+using BackwardFn = std::function<void(Context&)>;
 
 // Records one op on this thread's tape, when grad mode is on and an input requires grad, and marks the
 // outputs as produced by it; otherwise returns the outputs untouched. The outputs must be freshly
@@ -171,7 +168,7 @@ struct Function {
     std::vector<Tensor> saved = ctx->saved_;
     for (Tensor& s : ctx->saved_)
       if (s.defined() && s.same(value)) s = value.detach();
-    auto backward = [ctx](Backward& b) {
+    auto backward = [ctx](Context& b) {
       std::vector<Tensor> gy{b.gy()};
       // Under create_graph, a saved output must be the output itself (its place on the tape), not
       // the detached alias the context keeps.
@@ -204,7 +201,7 @@ struct Function {
     if constexpr (requires { Derived::name; }) return Derived::name;
     else return typeid(Derived).name();
   }
-  static void check_gradient_count(Backward& b, std::size_t count);
+  static void check_gradient_count(Context& b, std::size_t count);
 };
 
 namespace detail {
@@ -213,7 +210,7 @@ namespace detail {
 }
 
 template <class Derived>
-void Function<Derived>::check_gradient_count(Backward& b, std::size_t count) {
+void Function<Derived>::check_gradient_count(Context& b, std::size_t count) {
   if (count != b.num_inputs()) detail::throw_gradient_count(b.op(), b.num_inputs(), count, b.where());
 }
 

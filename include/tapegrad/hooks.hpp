@@ -64,7 +64,7 @@ struct OpEvent {
   // (undefined where none arrived).
   std::vector<Tensor> inputs;
   // end() only. Forward: the op's results (empty for the few helpers that report none, such as the
-  // creation functions). Backward: each gradient the backward function handed to Backward::accumulate
+  // creation functions). Backward: each gradient the backward function handed to Context::accumulate
   // or accumulate_region, in call order, with the input it was for in `gradient_for`.
   std::vector<Tensor> outputs;
   std::vector<std::size_t> gradient_for;

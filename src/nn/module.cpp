@@ -89,7 +89,7 @@ Tensor Module::operator()(const Tensor& x, Here at) {
     for (auto& [id, hook] : hooks->backward) hook(*this, grad_input, *grad_output);
   };
   if (input_hooked)
-    input = record("backward_hook", {x}, x.detach(), {}, [run_hooks](Backward& b) {
+    input = record("backward_hook", {x}, x.detach(), {}, [run_hooks](Context& b) {
       run_hooks(b.gy());
       b.accumulate(0, b.gy());
     }, at);
@@ -97,7 +97,7 @@ Tensor Module::operator()(const Tensor& x, Here at) {
   if (hooks)
     for (auto& [id, hook] : hooks->forward) hook(*this, x, y);
   if (backward_hooks && y.defined() && y.requires_grad())
-    y = record("backward_hook", {y}, y.detach(), {}, [run_hooks, grad_output, input_hooked](Backward& b) {
+    y = record("backward_hook", {y}, y.detach(), {}, [run_hooks, grad_output, input_hooked](Context& b) {
       *grad_output = b.gy();
       if (!input_hooked) run_hooks(Tensor());
       b.accumulate(0, b.gy());

@@ -32,7 +32,7 @@ Tensor col2im_op(const Tensor& columns, const ConvShape& s, const Here& at);
 Tensor im2col_op(const Tensor& image, const ConvShape& s, const Here& at) {
   return record(
       "im2col", {image}, kernels::im2col(s, dense(image)), {},
-      [s, at](Backward& bw) {
+      [s, at](Context& bw) {
         bw.accumulate(0, bw.create_graph() ? col2im_op(bw.gy(), s, at) : kernels::col2im(s, dense(bw.gy())));
       },
       at);
@@ -42,14 +42,14 @@ Tensor im2col_op(const Tensor& image, const ConvShape& s, const Here& at) {
 Tensor col2im_op(const Tensor& columns, const ConvShape& s, const Here& at) {
   return record(
       "col2im", {columns}, kernels::col2im(s, dense(columns)), {},
-      [s, at](Backward& bw) {
+      [s, at](Context& bw) {
         bw.accumulate(0, bw.create_graph() ? im2col_op(bw.gy(), s, at) : kernels::im2col(s, dense(bw.gy())));
       },
       at);
 }
 
 // Note [Convolution backward], the create_graph half: the gradients as ops.
-void differentiable_backward(Backward& bw, const ConvShape& s, bool transposed, const Here& at) {
+void differentiable_backward(Context& bw, const ConvShape& s, bool transposed, const Here& at) {
   const Tensor& gy = bw.gy();
   const std::int64_t groups = s.groups, rows = s.rows_per_group(), per_group = s.column_channels / groups;
   const std::int64_t batch = s.batch, positions = s.positions();
@@ -85,7 +85,7 @@ Tensor convolution(std::string_view op, const ConvShape& s, bool transposed, con
   if (bias.defined()) inputs.push_back(bias);
   return record(
       op, inputs, {y}, {x, weight},
-      [s, transposed, at](Backward& bw) {
+      [s, transposed, at](Context& bw) {
         if (bw.create_graph()) return differentiable_backward(bw, s, transposed, at);
         const Tensor gy = dense(bw.gy()), x = dense(bw.saved(0)), weight = dense(bw.saved(1));
         if (bw.needs_grad(0))

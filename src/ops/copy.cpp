@@ -18,7 +18,7 @@ Tensor recorded_copy(std::string_view op, const Tensor& x, DType dtype, const st
                      std::string(dtype_name(dtype)), at);
   detail::OpScope scope(op, at, x);
   Tensor y = kernels::cast(x, dtype);
-  return record(op, {x}, y, {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
+  return record(op, {x}, y, {}, [](Context& b) { b.accumulate(0, b.gy()); }, at);
 }
 }  // namespace
 

@@ -29,7 +29,7 @@ Tensor unary(const Tensor& x, const k::Params& params, const std::source_locatio
   // What backward reads, in this order: x (if the formula uses it), then y. The output is saved
   // through a detached alias: the entry must not keep its own output alive (Note [The tape]).
   constexpr bool has_x = Op::saves & k::saves_x, has_y = Op::saves & k::saves_y;
-  auto backward = [params](Backward& b) {
+  auto backward = [params](Context& b) {
     Tensor sx = has_x ? b.saved(0) : Tensor();
     Tensor sy = has_y ? b.saved(has_x ? 1 : 0) : Tensor();
     if (b.create_graph()) {  // Note [Formulas over tensors]
@@ -79,7 +79,7 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
     if (!will_record({a, b})) return scope.finish(std::move(y));
     if constexpr (Op::saves == k::saves_none) {
       // Their gradients are gy and ±gy: nothing to save, no kernel to run.
-      return record(Op::name, {a, b}, y, {}, [](Backward& b) {
+      return record(Op::name, {a, b}, y, {}, [](Context& b) {
         b.accumulate(0, b.gy());
         if (b.needs_grad(1)) b.accumulate(1, std::is_same_v<Op, k::Add> ? b.gy() : neg(b.gy()));
       }, at);
@@ -87,7 +87,7 @@ Tensor binary(const Tensor& a_in, const Tensor& b_in, const std::source_location
       // The binary_backward kernel reads both operands; pow's gradient also reads the output.
       static_assert((Op::saves & (k::saves_a | k::saves_b)) == (k::saves_a | k::saves_b));
       constexpr bool reads_y = Op::saves & k::saves_y;
-      auto backward = [](Backward& b) {
+      auto backward = [](Context& b) {
         for (int which = 0; which < 2; ++which) {
           if (!b.needs_grad(static_cast<std::size_t>(which))) continue;
           const Tensor y = reads_y ? b.saved(2) : Tensor();
@@ -191,7 +191,7 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in, He
   Tensor y = k::where(condition, a, b, shape);
   if (!will_record({a, b})) return scope.finish(std::move(y));
   Tensor mask = condition.detach();
-  return record("where", {a, b}, y, {mask}, [](Backward& bw) {
+  return record("where", {a, b}, y, {mask}, [](Context& bw) {
     const Tensor& gy = bw.gy();
     Tensor zero = zeros({}, gy.dtype());
     auto pick = [&](const Tensor& a, const Tensor& b) {

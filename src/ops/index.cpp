@@ -34,9 +34,9 @@ std::vector<std::int64_t> checked_indices(std::string_view op, const Tensor& ind
 
 // index_select's backward. Only the span of rows read is touched: gy's rows are summed (in index
 // order, kernels::index_add) into a buffer of that span, which goes into the input's gradient as one
-// region (Backward::accumulate_region), so a step that reads one row of a large table costs a row,
+// region (Context::accumulate_region), so a step that reads one row of a large table costs a row,
 // not the table. Under create_graph the sum is recorded as an op whose backward is index_select again.
-void index_select_back(Backward& b, std::size_t a, const std::vector<std::int64_t>& rows) {
+void index_select_back(Context& b, std::size_t a, const std::vector<std::int64_t>& rows) {
   const Shape full = b.input_shape(0);
   if (rows.empty()) return b.accumulate(0, zeros(full, b.input_dtype(0)));
   const auto [low, high] = std::minmax_element(rows.begin(), rows.end());
@@ -49,7 +49,7 @@ void index_select_back(Backward& b, std::size_t a, const std::vector<std::int64_
   Tensor g = kernels::index_add(shape, a, shifted, gy);
   if (b.create_graph()) {
     Tensor index = from_vector(shifted, {static_cast<std::int64_t>(shifted.size())});
-    g = record("index_select_backward", {gy}, g, {}, [a, index](Backward& b2) {
+    g = record("index_select_backward", {gy}, g, {}, [a, index](Context& b2) {
       b2.accumulate(0, index_select(b2.gy(), static_cast<std::int64_t>(a), index));
     }, b.where());
   }
@@ -72,7 +72,7 @@ Tensor index_select(const Tensor& x_in, std::int64_t axis, const Tensor& index, 
   detail::require_sizes("index_select", shape, x_in.dtype(), at);
   detail::OpScope scope("index_select", at, x_in, index);
   Tensor y = kernels::index_select(x_in, a, rows);
-  return record("index_select", {x_in}, y, {}, [rows = std::move(rows), a](Backward& b) {
+  return record("index_select", {x_in}, y, {}, [rows = std::move(rows), a](Context& b) {
     index_select_back(b, a, rows);
   }, at);
 }
@@ -93,12 +93,12 @@ Tensor gather(const Tensor& x_in, std::int64_t axis, const Tensor& index_in, Her
   std::vector<std::int64_t> idx = checked_indices("gather", index_in, limit, at);
   detail::OpScope scope("gather", at, x_in, index_in);
   Tensor y = kernels::gather(x_in, a, idx, index_in.shape());
-  return record("gather", {x_in}, y, {}, [idx = std::move(idx), a](Backward& b) {
+  return record("gather", {x_in}, y, {}, [idx = std::move(idx), a](Context& b) {
     const Tensor& gy = b.gy();
     Tensor gx = kernels::scatter_add(b.input_shape(0), a, idx, gy);
     if (b.create_graph()) {  // recorded as an op whose backward is gather again
       Tensor index = from_vector(idx, gy.shape());
-      gx = record("gather_backward", {gy}, gx, {}, [a, index](Backward& b2) {
+      gx = record("gather_backward", {gy}, gx, {}, [a, index](Context& b2) {
         b2.accumulate(0, gather(b2.gy(), static_cast<std::int64_t>(a), index));
       }, b.where());
     }

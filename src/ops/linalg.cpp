@@ -110,7 +110,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   detail::require_sizes("matmul", out_shape, dtype, at);
   Tensor a = a_in.to(dtype, at), b = b_in.to(dtype, at);
   Tensor y = batched_product(a, b, batch);
-  return record("matmul", {a, b}, y, {a, b}, [batch](Backward& bw) {
+  return record("matmul", {a, b}, y, {a, b}, [batch](Context& bw) {
     const Tensor& gy = bw.gy();
     // Under create_graph the products are matmuls themselves, recorded (a broadcast batch axis is
     // summed back by accumulate, recorded too).

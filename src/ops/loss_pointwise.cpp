@@ -135,7 +135,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
 namespace {
 
 // PyTorch's backward of binary_cross_entropy, with ops so that it is differentiable in turn.
-void binary_cross_entropy_backward(Backward& b) {
+void binary_cross_entropy_backward(Context& b) {
   const Tensor &gy = b.gy(), &x = b.saved(0), &t = b.saved(1);
   const std::source_location& at = b.where();
   Tensor one = constant(1.0, x);

@@ -29,7 +29,7 @@ Tensor contiguous_data(const Tensor& t) { return !t.defined() || t.is_contiguous
 // The gradients of normalize() written with ops (recorded under create_graph), x seen as
 // [outer, channels, inner], statistics over axes 0 and 2:
 //   x̂ = (x - mean) invstd, g = gy w;  gx = invstd (g - mean(g) - x̂ mean(g x̂)), gw = Σ gy x̂, gb = Σ gy
-void normalize_backward_with_ops(Backward& bw, const ChannelLayout& l, double eps) {
+void normalize_backward_with_ops(Context& bw, const ChannelLayout& l, double eps) {
   const Tensor& x = bw.saved(0);
   const Shape view{l.outer, l.channels, l.inner};
   const Axes axes{0, 2};
@@ -55,7 +55,7 @@ Tensor normalize(std::string_view op, const Tensor& x, const ChannelLayout& layo
   auto kept = std::make_shared<const kernels::ChannelStats>(stats);
   return record(
       op, {x, weight, bias}, y, {x, weight},
-      [layout, eps, kept](Backward& bw) {
+      [layout, eps, kept](Context& bw) {
         if (bw.create_graph()) return normalize_backward_with_ops(bw, layout, eps);
         kernels::ChannelGrads g = kernels::normalize_channels_backward(
             bw.gy(), contiguous_data(bw.saved(0)), layout, contiguous_data(bw.saved(1)), *kept, bw.needs_grad(0),

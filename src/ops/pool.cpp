@@ -205,14 +205,14 @@ Tensor scatter_to_argmax(const Tensor& gy, const Tensor& indices, const PlanPtr&
   Tensor gx = kernels::max_pool_scatter(gy, indices, plan->h, plan->w, plan->x_shape);
   return record(
       "max_pool_backward", {gy}, gx, {indices},
-      [plan, at](Backward& b) { b.accumulate(0, gather_at_argmax(b.gy(), b.saved(0), plan, at)); }, at);
+      [plan, at](Context& b) { b.accumulate(0, gather_at_argmax(b.gy(), b.saved(0), plan, at)); }, at);
 }
 
 Tensor gather_at_argmax(const Tensor& g, const Tensor& indices, const PlanPtr& plan, const std::source_location& at) {
   Tensor y = kernels::max_pool_gather(g, indices, plan->h, plan->w);
   return record(
       "max_pool_backward_backward", {g}, y, {indices},
-      [plan, at](Backward& b) { b.accumulate(0, scatter_to_argmax(b.gy(), b.saved(0), plan, at)); }, at);
+      [plan, at](Context& b) { b.accumulate(0, scatter_to_argmax(b.gy(), b.saved(0), plan, at)); }, at);
 }
 
 // The values, and the indices when asked for or when the op is recorded (its backward needs them):
@@ -222,7 +222,7 @@ ValuesIndices max_pool_of(std::string_view op, const Tensor& x, const PlanPtr& p
   kernels::max_pool(x, plan->h, plan->w, out.values, out.indices.defined() ? &out.indices : nullptr);
   Tensor y = record(
       op, {x}, out.values, {out.indices},
-      [plan, at](Backward& b) { b.accumulate(0, scatter_to_argmax(b.gy(), b.saved(0), plan, at)); }, at);
+      [plan, at](Context& b) { b.accumulate(0, scatter_to_argmax(b.gy(), b.saved(0), plan, at)); }, at);
   if (with_indices) scope.finish(std::vector<Tensor>{y, out.indices});
   return {y, with_indices ? out.indices : Tensor()};
 }
@@ -240,14 +240,14 @@ Tensor avg_pool_of(std::string_view op, const Tensor& x, const PlanPtr& plan, Te
                    const std::source_location& at) {
   kernels::avg_pool(x, plan->h, plan->w, y);
   return record(
-      op, {x}, y, {}, [plan, at](Backward& b) { b.accumulate(0, avg_pool_transpose(b.gy(), plan, at)); }, at);
+      op, {x}, y, {}, [plan, at](Context& b) { b.accumulate(0, avg_pool_transpose(b.gy(), plan, at)); }, at);
 }
 
 Tensor avg_pool_transpose(const Tensor& gy, const PlanPtr& plan, const std::source_location& at) {
   Tensor gx = kernels::avg_pool_backward(gy, plan->h, plan->w, plan->x_shape);
   return record(
       "avg_pool_backward", {gy}, gx, {},
-      [plan, at](Backward& b) {
+      [plan, at](Context& b) {
         const Tensor& g = b.gy();
         b.accumulate(
             0, avg_pool_of("avg_pool_backward_backward", g, plan, detail::new_tensor(plan->y_shape, g.dtype()), at));

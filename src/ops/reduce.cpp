@@ -44,13 +44,13 @@ Reduction plan(std::string_view op, const Tensor& x, const Axes& axes, const std
 }
 
 // t (gy or the saved output) viewed with size-1 reduced axes; recorded under create_graph.
-Tensor keep_dims(const Backward& b, const Tensor& t, const Shape& kept) {
+Tensor keep_dims(const Context& b, const Tensor& t, const Shape& kept) {
   if (b.create_graph()) return reshape(t, kept);
   return detail::make_view(t.contiguous(), kept, contiguous_strides(kept), 0);
 }
 
 // g (with size-1 reduced axes) spread over the input's shape.
-Tensor spread(const Backward& b, const Tensor& g, const Shape& input_shape) {
+Tensor spread(const Context& b, const Tensor& g, const Shape& input_shape) {
   return b.create_graph() ? expand(g, input_shape) : detail::broadcast_view(g, input_shape);
 }
 
@@ -67,7 +67,7 @@ Tensor sum(const Tensor& x, Axes axes, bool keepdim, Here at) {
   Reduction r = plan("sum", x, axes, at);
   Tensor y = finish(kernels::reduce(kernels::Reduce::sum, x, r.mask, true), r, x, keepdim);
   Shape input_shape = x.shape();
-  return record("sum", {x}, y, {}, [r, input_shape](Backward& b) {
+  return record("sum", {x}, y, {}, [r, input_shape](Context& b) {
     b.accumulate(0, spread(b, keep_dims(b, b.gy(), r.kept), input_shape));
   }, at);
 }
@@ -83,7 +83,7 @@ Tensor mean(const Tensor& x, Axes axes, bool keepdim, Here at) {
     y = finish(total / static_cast<double>(r.count), r, x, keepdim);
   }
   Shape input_shape = x.shape();
-  return record("mean", {x}, y, {}, [r, input_shape](Backward& b) {
+  return record("mean", {x}, y, {}, [r, input_shape](Context& b) {
     b.accumulate(0, spread(b, keep_dims(b, b.gy(), r.kept) / static_cast<double>(r.count), input_shape));
   }, at);
 }
@@ -100,7 +100,7 @@ Tensor var(const Tensor& x, Axes axes, std::int64_t correction, bool keepdim, He
     centred = x - mean(x, axes, true);
     y = finish(sum(centred * centred, axes, true) / divisor, r, x, keepdim);
   }
-  return record("var", {x}, y, {centred, x}, [r, divisor, axes](Backward& b) {
+  return record("var", {x}, y, {centred, x}, [r, divisor, axes](Context& b) {
     // Under create_graph the centring is recomputed from x, so its own dependence on x is recorded.
     Tensor c = b.create_graph() ? b.saved(1) - mean(b.saved(1), axes, true) : b.saved(0);
     b.accumulate(0, c * (keep_dims(b, b.gy(), r.kept) * (2.0 / divisor)));
@@ -117,7 +117,7 @@ Tensor extreme(std::string_view op, kernels::Reduce kind, const Tensor& x, const
   Tensor y_kept = kernels::reduce(kind, x, r.mask, true);
   Tensor y = finish(y_kept, r, x, keepdim);
   Axes all_axes = axes;
-  return record(op, {x}, y, {x, y_kept.detach()}, [r, all_axes](Backward& b) {
+  return record(op, {x}, y, {x, y_kept.detach()}, [r, all_axes](Context& b) {
     // Ties share the gradient evenly. The mask is piecewise constant in x: only gy carries a
     // second-order gradient.
     Tensor hit = eq(b.saved(0), b.saved(1)).to(b.gy().dtype());
@@ -183,7 +183,7 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim, Here at) {
     }
   }
   Tensor y = finish(y_kept, r, x, keepdim);
-  return record("logsumexp", {x}, y, {x, y}, [r](Backward& b) {
+  return record("logsumexp", {x}, y, {x, y}, [r](Context& b) {
     b.accumulate(0, keep_dims(b, b.gy(), r.kept) * exp(b.saved(0) - keep_dims(b, b.saved(1), r.kept)));
   }, at);
 }
@@ -201,7 +201,7 @@ Tensor softmax(const Tensor& x, std::int64_t axis, Here at) {
     Tensor e = exp(x - safe_shift(x, {a}));
     y = e / sum(e, {a}, true);
   }
-  return record("softmax", {x}, y, {y}, [a](Backward& b) {
+  return record("softmax", {x}, y, {y}, [a](Context& b) {
     const Tensor& s = b.saved(0);
     const Tensor& gy = b.gy();
     b.accumulate(0, s * (gy - sum(gy * s, {a}, true)));
@@ -221,7 +221,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t axis, Here at) {
     Tensor shifted = x - safe_shift(x, {a});
     y = shifted - log(sum(exp(shifted), {a}, true));
   }
-  return record("log_softmax", {x}, y, {y}, [a](Backward& b) {
+  return record("log_softmax", {x}, y, {y}, [a](Context& b) {
     const Tensor& gy = b.gy();
     b.accumulate(0, gy - exp(b.saved(0)) * sum(gy, {a}, true));
   }, at);

@@ -150,7 +150,7 @@ namespace {
 Tensor contiguous_copy(const Tensor& t) { return t.is_contiguous() ? t : kernels::cast(t, t.dtype()); }
 
 // inputs: 0 x [L, N, in], 1 h0, 2 c0, 3 w_ih, 4 w_hh, 5 b_ih, 6 b_hh (all defined).
-void lstm_backward_recorded(Backward& bw, bool reverse) {
+void lstm_backward_recorded(Context& bw, bool reverse) {
   const Tensor &x = bw.saved(0), &h0 = bw.saved(1), &c0 = bw.saved(2), &w_ih = bw.saved(3), &w_hh = bw.saved(4);
   const std::int64_t steps = x.shape()[0], batch = x.shape()[1], hidden = w_hh.shape()[1];
   const Tensor projected = matmul(x, transpose(w_ih, 0, 1)) + (bw.saved(5) + bw.saved(6));
@@ -241,7 +241,7 @@ LstmSequence run_lstm(std::string_view op, const Tensor& input, Tensor h0, Tenso
     std::memcpy(c_last.data<T>(), cells.data<T>() + last * state_step,
                 sizeof(T) * static_cast<std::size_t>(state_step));
   });
-  auto backward = [steps, batch, features, hidden, reverse, gates, cells, tanh_cells](Backward& bw) {
+  auto backward = [steps, batch, features, hidden, reverse, gates, cells, tanh_cells](Context& bw) {
     if (bw.create_graph()) return lstm_backward_recorded(bw, reverse);
     const std::int64_t width = 4 * hidden, gate_step = batch * width, state_step = batch * hidden;
     const Tensor x = contiguous_copy(bw.saved(0)), h0 = contiguous_copy(bw.saved(1));

@@ -4,7 +4,7 @@
 // Note [Region gradients]
 // narrow, slice, select, split and unbind (and index_select, over the span of rows it read) each
 // read one region of their input, and their backward adds gy into that region only, through
-// Backward::accumulate_region: every region delivered to one input in a backward lands in ONE
+// Context::accumulate_region: every region delivered to one input in a backward lands in ONE
 // buffer of the input's shape, allocated once (for a leaf too). An RNN reading x_t = narrow(X, 0, t,
 // 1) for T steps thus costs O(T * slice) in backward, not T full-size zero tensors (O(T * |X|)); a
 // region added into zeros once is bitwise the gradient a separate leaf would get. split and unbind
@@ -109,7 +109,7 @@ std::optional<Strides> view_strides(const Shape& shape, const Strides& strides, 
 }
 
 // The backward shared by every view-like op whose gradient is gy reshaped to the input's shape.
-void reshape_back(Backward& b) {
+void reshape_back(Context& b) {
   const Tensor& gy = b.gy();
   const Shape shape = b.input_shape(0);
   if (b.create_graph()) return b.accumulate(0, reshape(gy, shape));
@@ -119,9 +119,9 @@ void reshape_back(Backward& b) {
 
 // Adds g into the part of input 0's gradient that a view along axis `a` read: `length` elements
 // from `start` by `step`, or (drop_axis) the one at `start`, with the axis removed. Only that region
-// is touched (Backward::accumulate_region): reading T slices of one tensor costs O(T * slice) in
+// is touched (Context::accumulate_region): reading T slices of one tensor costs O(T * slice) in
 // backward, not O(T * input).
-void add_region(Backward& b, const Tensor& g, std::size_t a, std::int64_t start, std::int64_t length,
+void add_region(Context& b, const Tensor& g, std::size_t a, std::int64_t start, std::int64_t length,
                 std::int64_t step, bool drop_axis) {
   Shape shape = b.input_shape(0);
   Strides strides = contiguous_strides(shape);
@@ -200,7 +200,7 @@ Tensor permute(const Tensor& x, Axes order, Here at) {
     strides[i] = x.strides()[static_cast<std::size_t>(order[i])];
     inverse[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(i);
   }
-  return record("permute", {x}, detail::make_view(x, shape, strides, 0), {}, [inverse](Backward& b) {
+  return record("permute", {x}, detail::make_view(x, shape, strides, 0), {}, [inverse](Context& b) {
     b.accumulate(0, permute(b.gy(), inverse));
   }, at);
 }
@@ -265,7 +265,7 @@ Tensor slice(const Tensor& x, std::int64_t axis, std::int64_t start, std::int64_
   if (shape[a] > 1) strides[a] *= step;  // step < n here, so the product stays within the storage
   const std::int64_t offset = start * x.strides()[a];
   Tensor y = detail::make_view(x, shape, strides, offset);
-  return record("slice", {x}, y, {}, [a, start, length = shape[a], step](Backward& b) {
+  return record("slice", {x}, y, {}, [a, start, length = shape[a], step](Context& b) {
     add_region(b, b.gy(), a, start, length, step, false);
   }, at);
 }
@@ -302,7 +302,7 @@ Tensor expand(const Tensor& x, Shape shape, Here at) {
       fail<ShapeError>("expand", "only size-1 axes can be expanded", to_string(x.shape()) + " to " + to_string(shape), at);
   }
   detail::require_sizes("expand", shape, x.dtype(), at);
-  return record("expand", {x}, detail::broadcast_view(x, shape), {}, [](Backward& b) { b.accumulate(0, b.gy()); }, at);
+  return record("expand", {x}, detail::broadcast_view(x, shape), {}, [](Context& b) { b.accumulate(0, b.gy()); }, at);
 }
 
 Tensor broadcast_to(const Tensor& x, Shape shape, Here at) {
@@ -348,7 +348,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis, Here at) {
     kernels::copy_into(detail::make_view(y, part, y.strides(), start * y.strides()[a]), x);
     start += part[a];
   }
-  return record("concat", xs, {y}, {}, [sizes, a](Backward& b) {
+  return record("concat", xs, {y}, {}, [sizes, a](Context& b) {
     const Tensor& gy = b.gy();
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -411,7 +411,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
     pieces.push_back(detail::make_view(x, part, x.strides(), start * x.strides()[axis_index]));
     start += s;
   }
-  return record("split", {x}, std::move(pieces), {}, [axis_index, sizes](Backward& b) {
+  return record("split", {x}, std::move(pieces), {}, [axis_index, sizes](Context& b) {
     std::int64_t start = 0;
     for (std::size_t k = 0; k < sizes.size(); ++k) {
       add_region(b, b.gy(k), axis_index, start, sizes[k], 1, false);
@@ -438,7 +438,7 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t axis, Here at) {
     return scope.finish(std::move(pieces));
   }
   for (std::int64_t i = 0; i < n; ++i) pieces.push_back(detail::make_view(x, shape, strides, i * x.strides()[a]));
-  return record("unbind", {x}, std::move(pieces), {}, [a, n](Backward& b) {
+  return record("unbind", {x}, std::move(pieces), {}, [a, n](Context& b) {
     for (std::int64_t i = 0; i < n; ++i) add_region(b, b.gy(static_cast<std::size_t>(i)), a, i, 1, 1, true);
   }, at);
 }
@@ -500,7 +500,7 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value,
   // The gradient pads gy by the opposite amounts: what was cropped gets zero, the padding is dropped.
   std::vector<std::int64_t> back(pads.size());
   std::transform(pads.begin(), pads.end(), back.begin(), [](std::int64_t p) { return -p; });
-  return record("pad", {x}, y, {}, [back](Backward& b) {
+  return record("pad", {x}, y, {}, [back](Context& b) {
     b.accumulate(0, pad(b.gy(), back));
   }, at);
 }
@@ -522,7 +522,7 @@ Tensor select(const Tensor& x, std::int64_t axis, std::int64_t index, Here at) {
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
   strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(a));
   Tensor y = detail::make_view(x, shape, strides, index * x.strides()[a]);
-  return record("select", {x}, y, {}, [a, index](Backward& b) { add_region(b, b.gy(), a, index, 1, 1, true); }, at);
+  return record("select", {x}, y, {}, [a, index](Context& b) { add_region(b, b.gy(), a, index, 1, 1, true); }, at);
 }
 
 }  // namespace tapegrad
