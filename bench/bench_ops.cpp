@@ -368,7 +368,7 @@ void adam_update(std::vector<tg::Tensor>& params, std::vector<tg::Tensor>& m, st
     m[i].mul_(beta1).add_(g, 1.0 - beta1);
     v[i].mul_(beta2).add_(tg::mul(g, g), 1.0 - beta2);
     params[i].add_(tg::div(m[i], tg::sqrt(v[i] * (1.0 / c2)) + eps), -lr / c1);
-      params[i].zero_grad();
+    params[i].zero_grad();
   }
 }
 
@@ -393,7 +393,6 @@ void mlp_step_ours(benchmark::State& state, int threads) {
   const tg::Tensor x = input({batch, 784}, 0.0, 1.0, 40);
   const tg::Tensor target = tg::randint(0, 10, {batch});
   tg::optim::Adam adam(params, {.lr = 1e-3});
-  int t = 0;
   auto step = [&] {
     tg::Tensor h = x;
     for (int l = 0; l < 3; ++l) {
@@ -403,7 +402,6 @@ void mlp_step_ours(benchmark::State& state, int threads) {
     tg::cross_entropy(h, target).backward();
     adam.step();
     adam.zero_grad();
-    adam_update(params, m, v, ++t);
   };
   for (int i = 0; i < 20; ++i) step();
   rusage before_usage{};
@@ -439,6 +437,8 @@ void conv_step_ours(benchmark::State& state, bench::ConvLayer layer, int threads
     x.zero_grad();
   }
   state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // --- the LSTM model of ../shared/REFERENCE.md: LSTM(28->128) over 28 steps, then fc(128->10)
 
 // One Adam step at batch 64 (the rows of a 28x28 image as the 28 steps), through lstm_sequence (Note

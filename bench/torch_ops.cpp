@@ -145,6 +145,8 @@ void batch_norm_train(benchmark::State& state, int threads) {
     benchmark::DoNotOptimize(x.grad().data_ptr<float>());
   }
   set_bytes(state, 5 * x.numel() * 4);
+}
+
 // The train-step rows' Adam (lr 1e-3, betas 0.9 and 0.999, eps 1e-8), written with out-of-place ops
 // and in-place updates under NoGradGuard; step t counts from 1. Clears the gradients (set to none).
 void adam_update(std::vector<torch::Tensor>& params, std::vector<torch::Tensor>& m, std::vector<torch::Tensor>& v, int t) {
@@ -156,7 +158,7 @@ void adam_update(std::vector<torch::Tensor>& params, std::vector<torch::Tensor>&
     m[i].mul_(beta1).add_(g, 1.0 - beta1);
     v[i].mul_(beta2).add_(torch::mul(g, g), 1.0 - beta2);
     params[i].add_(torch::div(m[i], torch::sqrt(v[i] * (1.0 / c2)) + eps), -lr / c1);
-      params[i].mutable_grad() = torch::Tensor();  // zero_grad(set_to_none)
+    params[i].mutable_grad() = torch::Tensor();  // zero_grad(set_to_none)
   }
 }
 
@@ -205,6 +207,8 @@ void pool_cnn(benchmark::State& state, int threads) {
     x1.mutable_grad() = torch::Tensor();
     x2.mutable_grad() = torch::Tensor();
   }
+}
+
 // The same Adam step as bench_ops' lstm_step_ours: LSTM(28->128) over 28 steps at batch 64 (torch::lstm,
 // LibTorch's fused CPU path), the last h into fc(128->10), cross_entropy, the same hand-written Adam.
 void lstm_step(benchmark::State& state, int threads) {

@@ -1,5 +1,7 @@
 // Optimiser state_dict layout and its load errors, gradient clipping against PyTorch
 // (fixtures/optim_fixtures.hpp), hostile input, and the optimisers' bad-input rows.
+#include <xmmintrin.h>
+
 #include <cmath>
 #include <limits>
 
@@ -295,3 +297,15 @@ Rows more_rows(&scheduler_rows);
 
 }  // namespace
 }  // namespace bad_input
+
+TEST_CASE("an optimiser step flushes subnormal state to zero and leaves the caller's floating-point mode as it was") {
+  // Note [Denormals in optimiser state]: subnormal moments cost a microcode assist per operation.
+  Tensor p = tensor({1.0f}).requires_grad_();
+  p.set_grad(tensor({1e-40}));  // subnormal in float32
+  optim::Adam adam({p}, {.lr = 1e-3, .beta1 = 0.5});
+  const unsigned before = _mm_getcsr();
+  adam.step();
+  CHECK(_mm_getcsr() == before);
+  CHECK(adam.state_dict().at("state.0.exp_avg").item() == 0.0);  // 5e-41 without the flush
+  CHECK(p.item() == 1.0);
+}
