@@ -202,7 +202,7 @@ TEST_CASE("ops run by a module carry its name to the op boundary, forward and ba
   CHECK(has("relu@encoder"));
   CHECK(has("mul@Net"));
   CHECK(has("sum@"));
-  CHECK(has("backward matmul@encoder.fc2"));
+  CHECK(has("backward linear@encoder.fc2"));
   CHECK(has("backward relu@encoder"));
   CHECK(current_module() == "");
 }

@@ -150,6 +150,9 @@ std::vector<OpInfo> op_infos() {
   add("log_softmax axis 0", [](auto& x) { return log_softmax(x[0], 0); }, {{s({2, 3, 4})}});
 
   // matmul: 2-D, batched with broadcast batch axes, vectors, empty
+  add("linear", [](auto& x) { return linear(x[0], x[1], x[2]); },
+      {{s({5, 3}), s({4, 3}), s({4})}, {s({2, 3, 3}), s({4, 3}), s({4})}, {s({3}), s({2, 3}), s({2})}});
+  add("linear without bias", [](auto& x) { return linear(x[0], x[1]); }, {{s({5, 3}), s({4, 3})}, {s({0, 3}), s({4, 3})}});
   add("matmul", [](auto& x) { return matmul(x[0], x[1]); },
       {{s({3, 4}), s({4, 5})}, {s({2, 3, 4}), s({4, 2})}, {s({2, 1, 3, 4}), s({3, 4, 2})}, {s({0, 4}), s({4, 3})},
        {s({3, 0}), s({0, 2})}});

@@ -10,6 +10,7 @@
 #include "kernels/loop.hpp"
 #include "tapegrad/function.hpp"
 #include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 
 namespace tapegrad {
@@ -122,21 +123,42 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, Here at) {
   }, at);
 }
 
+// One tape entry, whose backward computes gW = gyᵀ · x directly in W's [out, in] layout: composed
+// as matmul(x, transpose(W)), W's gradient came back as a transposed view, which every optimiser
+// step then had to copy (a fifth of an MLP's train step). The backward is written with ops, so it is
+// differentiable under create_graph and plain kernels otherwise (recording is off in backward).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Here at) {
   detail::OpScope scope("linear", at, x, weight, bias);
   detail::require_defined("linear", x, at);
   detail::require_defined("linear", weight, at);
+  detail::require_floating("linear", x, at);
+  detail::require_floating("linear", weight, at);
   if (weight.dim() != 2 || x.dim() == 0 || x.shape().back() != weight.shape()[1])
     fail<ShapeError>("linear", "weight must be [out, in] with in the input's last axis",
                      "input=" + to_string(x.shape()) + ", weight=" + to_string(weight.shape()), at);
   if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0]))
     fail<ShapeError>("linear", "bias must be [out]",
                      "bias=" + to_string(bias.shape()) + ", weight=" + to_string(weight.shape()), at);
-  // Rows of a batched input go through one product, not one per batch index.
-  Tensor rows = x.dim() > 2 ? reshape(x, {-1, x.shape().back()}, at) : x;
-  Tensor y = matmul(rows, transpose(weight, 0, 1, at), at);
-  if (bias.defined()) y = add(y, bias, at);
-  if (x.dim() > 2) {
+  if (bias.defined()) detail::require_floating("linear", bias, at);
+  DType dtype = detail::promote(x.dtype(), weight.dtype());
+  if (bias.defined()) dtype = detail::promote(dtype, bias.dtype());
+  // Rows of a batched input go through one product, not one per batch index; a vector is one row.
+  Tensor rows = x.dim() == 2 ? x : reshape(x, {-1, x.shape().back()}, at);
+  rows = rows.to(dtype, at);
+  Tensor w = weight.to(dtype, at), b = bias.defined() ? bias.to(dtype, at) : Tensor();
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = matmul(rows, transpose(w, 0, 1));
+    if (b.defined()) y.add_(b);
+  }
+  y = record("linear", {rows, w, b}, y, {rows, w}, [](Context& c) {
+    const Tensor& gy = c.gy();
+    if (c.needs_grad(0)) c.accumulate(0, matmul(gy, c.saved(1)));                   // gx = gy · W
+    if (c.needs_grad(1)) c.accumulate(1, matmul(transpose(gy, 0, 1), c.saved(0)));  // gW = gyᵀ · x
+    if (c.needs_grad(2)) c.accumulate(2, sum(gy, {0}));                             // gb = Σ_rows gy
+  }, at);
+  if (x.dim() != 2) {
     Shape shape = x.shape();
     shape.back() = weight.shape()[0];
     y = reshape(y, shape, at);
