@@ -6,12 +6,12 @@
 //
 //   build-bench/bench/bench_models [Google Benchmark flags]
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <memory>
 #include <string>
 
 #include "../examples/models.hpp"
+#include "inputs.hpp"
 
 namespace tg = tapegrad;
 
@@ -45,18 +45,8 @@ void train_step(benchmark::State& state, int threads, double flops) {
     benchmark::DoNotOptimize(loss.item());
   };
   for (int i = 0; i < 5; ++i) step();
-  rusage before_usage{};
-  getrusage(RUSAGE_SELF, &before_usage);
-  const tg::MemoryStats before = tg::memory_stats();
-  for (auto _ : state) step();
-  rusage after_usage{};
-  getrusage(RUSAGE_SELF, &after_usage);
-  const tg::MemoryStats after = tg::memory_stats();
-  const auto steps = static_cast<double>(state.iterations());
+  bench::timed_steps(state, step);
   state.counters["flops"] = flops;
-  state.counters["faults_per_step"] = static_cast<double>(after_usage.ru_minflt - before_usage.ru_minflt) / steps;
-  state.counters["bytes_per_step"] = static_cast<double>(after.bytes_allocated - before.bytes_allocated) / steps;
-  state.counters["peak_rss_mb"] = static_cast<double>(after_usage.ru_maxrss) / 1024.0;
 }
 
 void register_all() {

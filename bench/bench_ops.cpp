@@ -22,13 +22,15 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
-#include "conv_layers.hpp"
+#include "inputs.hpp"
 #include "loops.hpp"
 #include "split.hpp"
 
 namespace tg = tapegrad;
 
 namespace {
+
+using bench::input;
 
 constexpr std::int64_t big = std::int64_t{4} << 20;   // 4M floats: 16 MB per array, beyond the caches
 constexpr std::int64_t small = std::int64_t{64} << 10;  // 64K floats: 256 KB per array, in L2/L3
@@ -41,10 +43,6 @@ std::string size_name(std::int64_t n) {
   return n % (1 << 20) == 0 ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
 }
 
-tg::Tensor input(tg::Shape shape, double low, double high, std::uint64_t seed) {
-  tg::Generator gen(seed);
-  return tg::uniform(std::move(shape), low, high, tg::float32, &gen);
-}
 
 void set_bytes(benchmark::State& state, std::int64_t bytes_per_iteration) {
   state.SetBytesProcessed(state.iterations() * bytes_per_iteration);
@@ -245,23 +243,6 @@ void softmax_rows_loop(benchmark::State& state, int threads) {
   set_bytes(state, 2 * rows * columns * 4);
 }
 
-// --- batch norm in training mode: the CNN's [64, 32, 28, 28] activations, forward and backward
-// (weight, bias and input gradients; the running statistics updated).
-void batch_norm_ours(benchmark::State& state, int threads) {
-  tg::set_num_threads(threads);
-  tg::Tensor x = input({64, 32, 28, 28}, -2.0, 2.0, 8), weight = input({32}, 0.5, 1.5, 9), bias = tg::zeros({32});
-  const tg::Tensor gy = input({64, 32, 28, 28}, -1.0, 1.0, 10);
-  tg::Tensor running_mean = tg::zeros({32}), running_var = tg::ones({32});
-  x.requires_grad_();
-  weight.requires_grad_();
-  bias.requires_grad_();
-  for (auto _ : state) {
-    tg::batch_norm(x, running_mean, running_var, weight, bias, true).backward(gy);
-    benchmark::DoNotOptimize(x.grad().data<float>());
-  }
-  set_bytes(state, 5 * x.numel() * 4);  // x, y; x, gy, gx
-}
-
 // --- many tiny ops: the per-op overhead of recording and replaying the tape
 
 // h ← tanh(h * w + x), 3,333 times over 4-element leaves, then sum(h).backward(): 10,000 ops
@@ -357,21 +338,6 @@ void tiny_ops_ours(benchmark::State& state, bool listened) {
   state.SetItemsProcessed(state.iterations() * 10000);
 }
 
-// The train-step rows' Adam (lr 1e-3, betas 0.9 and 0.999, eps 1e-8), written with out-of-place ops
-// and in-place updates under NoGradGuard; step t counts from 1. Clears the gradients (set to none).
-void adam_update(std::vector<tg::Tensor>& params, std::vector<tg::Tensor>& m, std::vector<tg::Tensor>& v, int t) {
-  const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  tg::NoGradGuard no_grad;
-  const double c1 = 1.0 - std::pow(beta1, t), c2 = 1.0 - std::pow(beta2, t);
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const tg::Tensor g = params[i].grad();
-    m[i].mul_(beta1).add_(g, 1.0 - beta1);
-    v[i].mul_(beta2).add_(tg::mul(g, g), 1.0 - beta2);
-    params[i].add_(tg::div(m[i], tg::sqrt(v[i] * (1.0 / c2)) + eps), -lr / c1);
-    params[i].zero_grad();
-  }
-}
-
 // --- a training step: what the tensor buffer allocator saves (Note [Caching allocator])
 
 // One Adam step of an MLP 784-256-128-10 at batch 64, written from core ops: matmul, add, relu,
@@ -404,72 +370,7 @@ void mlp_step_ours(benchmark::State& state, int threads) {
     adam.zero_grad();
   };
   for (int i = 0; i < 20; ++i) step();
-  rusage before_usage{};
-  getrusage(RUSAGE_SELF, &before_usage);
-  const tg::MemoryStats before = tg::memory_stats();
-  for (auto _ : state) step();
-  rusage after_usage{};
-  getrusage(RUSAGE_SELF, &after_usage);
-  const tg::MemoryStats after = tg::memory_stats();
-  const auto steps = static_cast<double>(state.iterations());
-  state.counters["faults_per_step"] = static_cast<double>(after_usage.ru_minflt - before_usage.ru_minflt) / steps;
-  state.counters["bytes_per_step"] = static_cast<double>(after.bytes_allocated - before.bytes_allocated) / steps;
-  state.counters["system_allocs_per_step"] = static_cast<double>(after.from_os - before.from_os) / steps;
-}
-
-// --- the two convolutions of the reference CNN (bench/conv_layers.hpp), forward and backward
-
-void conv_step_ours(benchmark::State& state, bench::ConvLayer layer, int threads) {
-  tg::set_num_threads(threads);
-  const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in * 9));
-  tg::Tensor x = input({64, layer.in, layer.size, layer.size}, -1.0, 1.0, 50);
-  tg::Tensor w = input({layer.out, layer.in, 3, 3}, -bound, bound, 51);
-  tg::Tensor b = input({layer.out}, -bound, bound, 52);
-  const tg::Tensor gy = input({64, layer.out, layer.size, layer.size}, -1.0, 1.0, 53);
-  if (layer.input_grad) x.requires_grad_();
-  w.requires_grad_();
-  b.requires_grad_();
-  for (auto _ : state) {
-    tg::conv2d(x, w, b, {.padding = 1}).backward(gy);
-    benchmark::DoNotOptimize(w.grad().data<float>());
-    w.zero_grad();
-    b.zero_grad();
-    x.zero_grad();
-  }
-  state.counters["FLOPS"] = benchmark::Counter(layer.flops(), benchmark::Counter::kIsIterationInvariantRate);
-}
-
-// --- the LSTM model of ../shared/REFERENCE.md: LSTM(28->128) over 28 steps, then fc(128->10)
-
-// One Adam step at batch 64 (the rows of a 28x28 image as the 28 steps), through lstm_sequence (Note
-// [Fused LSTM]), the last h into fc, cross_entropy; the same hand-written Adam as mlp_step_ours.
-// FLOPs per step (the GEMMs, forward and backward): ~0.86 G.
-void lstm_step_ours(benchmark::State& state, int threads) {
-  tg::set_num_threads(threads);
-  constexpr std::int64_t batch = 64, steps = 28, features = 28, hidden = 128, classes = 10;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
-  std::vector<tg::Tensor> params{input({4 * hidden, features}, -bound, bound, 60),
-                                 input({4 * hidden, hidden}, -bound, bound, 61), input({4 * hidden}, -bound, bound, 62),
-                                 input({4 * hidden}, -bound, bound, 63), input({hidden, classes}, -bound, bound, 64),
-                                 input({classes}, -bound, bound, 65)};
-  std::vector<tg::Tensor> m, v;
-  for (auto& p : params) {
-    p.requires_grad_();
-    m.push_back(tg::zeros(p.shape()));
-    v.push_back(tg::zeros(p.shape()));
-  }
-  const tg::Tensor x = input({steps, batch, features}, 0.0, 1.0, 66);
-  const tg::Tensor target = tg::randint(0, classes, {batch});
-  int t = 0;
-  auto step = [&] {
-    tg::LstmSequence out = tg::lstm_sequence(x, {}, params[0], params[1], params[2], params[3]);
-    tg::Tensor logits = tg::add(tg::matmul(out.h, params[4]), params[5]);
-    tg::cross_entropy(logits, target).backward();
-    adam_update(params, m, v, ++t);
-  };
-  for (int i = 0; i < 5; ++i) step();
-  for (auto _ : state) step();
-  state.counters["FLOPS"] = benchmark::Counter(0.86e9, benchmark::Counter::kIsIterationInvariantRate);
+  bench::timed_steps(state, step);
 }
 
 // --- an RNN over 10^5 steps: slices of one leaf against separate leaves (Backward::accumulate_region)
@@ -558,22 +459,6 @@ void verify() {
   report("softmax_rows", max_difference(tg::softmax(x, 1), softmax));
 }
 
-// --- the CNN's pools (../shared/REFERENCE.md): max_pool2d by 2 of [64, 32, 28, 28] and [64, 64, 14, 14],
-// forward and backward (gradients given: y.backward(gy)), as in a train step.
-void pool_cnn_ours(benchmark::State& state, int threads) {
-  tg::set_num_threads(threads);
-  tg::Tensor x1 = input({64, 32, 28, 28}, -1.0, 1.0, 50), x2 = input({64, 64, 14, 14}, -1.0, 1.0, 51);
-  x1.requires_grad_();
-  x2.requires_grad_();
-  const tg::Tensor g1 = input({64, 32, 14, 14}, -1.0, 1.0, 52), g2 = input({64, 64, 7, 7}, -1.0, 1.0, 53);
-  for (auto _ : state) {
-    tg::max_pool2d(x1, 2).backward(g1);
-    tg::max_pool2d(x2, 2).backward(g2);
-    x1.zero_grad();
-    x2.zero_grad();
-  }
-}
-
 template <class Function, class... Args>
 void register_benchmark(const std::string& name, Function function, Args... args) {
   benchmark::RegisterBenchmark(name.c_str(), function, args...)->UseRealTime();
@@ -611,11 +496,6 @@ void register_all() {
     register_benchmark("tiny_chain_10k" + threads + "/ours", tiny_chain_ours, t, false);
     register_benchmark("tiny_chain_noop_listener_10k" + threads + "/ours", tiny_chain_ours, t, true);
     register_benchmark("mlp_784_256_128_10_b64_adam" + threads + "/ours", mlp_step_ours, t);
-    register_benchmark("max_pool2d_cnn_b64_forward_backward" + threads + "/ours", pool_cnn_ours, t);
-    register_benchmark("batch_norm_64x32x28x28_train" + threads + "/ours", batch_norm_ours, t);
-    for (const bench::ConvLayer& layer : bench::conv_layers)
-      register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/ours", conv_step_ours, layer, t);
-    register_benchmark("lstm_28x28_128_10_b64_adam" + threads + "/ours", lstm_step_ours, t);
   }
   register_benchmark("chain_1M_forward_backward_t1/ours", long_chain_ours);
   register_benchmark("mlp_784_256_10_b64_backward_t1/ours", penalty_step_ours, false);

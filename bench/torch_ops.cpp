@@ -209,39 +209,6 @@ void pool_cnn(benchmark::State& state, int threads) {
   }
 }
 
-// The same Adam step as bench_ops' lstm_step_ours: LSTM(28->128) over 28 steps at batch 64 (torch::lstm,
-// LibTorch's fused CPU path), the last h into fc(128->10), cross_entropy, the same hand-written Adam.
-void lstm_step(benchmark::State& state, int threads) {
-  set_threads(threads);
-  constexpr std::int64_t batch = 64, steps = 28, features = 28, hidden = 128, classes = 10;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
-  std::vector<torch::Tensor> params{input({4 * hidden, features}, -bound, bound),
-                                    input({4 * hidden, hidden}, -bound, bound), input({4 * hidden}, -bound, bound),
-                                    input({4 * hidden}, -bound, bound), input({hidden, classes}, -bound, bound),
-                                    input({classes}, -bound, bound)};
-  std::vector<torch::Tensor> m, v;
-  for (auto& p : params) {
-    p.requires_grad_();
-    m.push_back(torch::zeros(p.sizes()));
-    v.push_back(torch::zeros(p.sizes()));
-  }
-  const torch::Tensor x = input({steps, batch, features}, 0.0, 1.0);
-  const torch::Tensor h0 = torch::zeros({1, batch, hidden});
-  const torch::Tensor target = torch::randint(0, classes, {batch});
-  int t = 0;
-  auto step = [&] {
-    auto out = torch::lstm(x, {h0, h0}, {params[0], params[1], params[2], params[3]}, /*has_biases=*/true,
-                           /*num_layers=*/1, /*dropout=*/0.0, /*train=*/true, /*bidirectional=*/false,
-                           /*batch_first=*/false);
-    torch::Tensor logits = torch::add(torch::matmul(std::get<1>(out)[0], params[4]), params[5]);
-    torch::nn::functional::cross_entropy(logits, target).backward();
-    adam_update(params, m, v, ++t);
-  };
-  for (int i = 0; i < 5; ++i) step();
-  for (auto _ : state) step();
-  state.counters["FLOPS"] = benchmark::Counter(0.86e9, benchmark::Counter::kIsIterationInvariantRate);
-}
-
 // C[m, n] = op(A) · op(B) with op(A) [m, k], op(B) [k, n]: the product's dimensions are the name's
 // MxKxN whatever the storage. For each forward shape the backward products are timed too. Variants: "" (A, B stored as used), "gyBt" (B stored [n, k] and
 // transposed: the ga = gy · Bᵀ of a linear layer), "Atgy" (A stored [k, m]: gb = Aᵀ · gy).
@@ -306,7 +273,6 @@ void register_all() {
     register_benchmark("batch_norm_64x32x28x28_train" + threads + "/libtorch", batch_norm_train, t);
     for (const bench::ConvLayer& layer : bench::conv_layers)
       register_benchmark(std::string(layer.name) + "_forward_backward" + threads + "/libtorch", conv_step, layer, t);
-    register_benchmark("lstm_28x28_128_10_b64_adam" + threads + "/libtorch", lstm_step, t);
     for (const GemmShape& forward : gemm_shapes)
       for (std::string variant : gemm_variants) {
         // The backward products of C = A·B: ga = gy · Bᵀ is [m, k] over depth n; gb = Aᵀ · gy is
