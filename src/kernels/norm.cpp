@@ -89,6 +89,9 @@ T value_or(const Tensor& t, std::int64_t c, T otherwise) {
 Tensor normalize_channels(const Tensor& x, const ChannelLayout& layout, const Tensor& weight, const Tensor& bias,
                           double eps, ChannelStats& stats) {
   const std::size_t channels = static_cast<std::size_t>(layout.channels);
+  // More than 2^40 bytes of statistics is more than any machine here holds: refused before asking,
+  // since a sanitizer's allocator aborts on such a request where the plain one throws bad_alloc.
+  if (channels > (std::size_t{1} << 40) / (3 * sizeof(double))) detail::throw_out_of_memory({layout.channels, 3}, float64);
   try {  // many empty channels ([0, 2^40]) ask for more than memory holds: a typed error, as for tensors
     stats.mean.assign(channels, 0.0);
     stats.var.assign(channels, 0.0);
